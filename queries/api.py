@@ -1,0 +1,95 @@
+"""Run the named metric queries of queries/sql/metrics with bound parameters.
+
+    run_query(con, "rebooking_6m", Filters(start=..., end=...), as_of=...)
+
+Values only ever reach SQL as bind parameters; a query's name must be one of
+the files in queries/sql/metrics.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, replace
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+METRICS_DIR = Path(__file__).parent / "sql" / "metrics"
+_PARAMETER = re.compile(r"\$([a-z_]+)")
+FILTER_LISTS = ("locations", "practitioners", "treatments", "body_areas", "concerns")
+EARLIEST = date(1900, 1, 1)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the sidebar selects. A list of None means "all"; dates are inclusive.
+
+    Tuples, not lists, so a Filters can key a cache.
+    """
+
+    start: date | None = None
+    end: date | None = None
+    locations: tuple[str, ...] | None = None
+    practitioners: tuple[str, ...] | None = None
+    treatments: tuple[str, ...] | None = None
+    body_areas: tuple[str, ...] | None = None
+    concerns: tuple[str, ...] | None = None
+
+    def with_period(self, start: date | None, end: date | None) -> Filters:
+        return replace(self, start=start, end=end)
+
+
+def query_names() -> list[str]:
+    return sorted(p.stem for p in METRICS_DIR.glob("*.sql"))
+
+
+@cache
+def query_sql(name: str) -> str:
+    if name not in query_names():
+        raise KeyError(f"no query named {name!r}; known: {', '.join(query_names())}")
+    return (METRICS_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def parameters(filters: Filters, as_of: date, **extra) -> dict:
+    """The bind parameters every metric query may use."""
+    params = asdict(filters)
+    params["start"] = filters.start or EARLIEST
+    params["end"] = min(filters.end or as_of, as_of)
+    params["as_of"] = as_of
+    for name in FILTER_LISTS:
+        if params[name] is not None:
+            params[name] = list(params[name])
+    params.update(extra)
+    return params
+
+
+def run_query(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    filters: Filters | None = None,
+    *,
+    as_of: date | None = None,
+    **extra,
+) -> pd.DataFrame:
+    """Run the metric query `name`; `as_of` defaults to the export's date."""
+    sql = query_sql(name)
+    used = set(_PARAMETER.findall(sql))
+    params = {}
+    if used:
+        as_of = as_of or default_as_of(con)
+        everything = parameters(filters or Filters(), as_of, **extra)
+        missing = used - everything.keys()
+        if missing:
+            raise TypeError(f"query {name} needs parameters {sorted(missing)}")
+        params = {k: everything[k] for k in used}
+    # A cursor per call: a DuckDB connection must not be shared across threads.
+    with con.cursor() as cursor:
+        return cursor.execute(sql, params).df()
+
+
+def default_as_of(con: duckdb.DuckDBPyConnection) -> date:
+    with con.cursor() as cursor:
+        return cursor.execute("select default_as_of from load_meta").fetchone()[0]

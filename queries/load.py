@@ -1,0 +1,421 @@
+"""Load a folder of clinic exports (SPEC §1) into DuckDB: raw -> staging -> marts.
+
+    python -m queries.load DIR --db FILE [--column-map FILE]
+
+The raw layer is read with Python's csv module rather than DuckDB's sniffer so
+that every record keeps its line number and a malformed record becomes a
+reject with a reason instead of a widened column or a silent skip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+import tomllib
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from queries.contract import ENTITIES, Entity, normalise_name
+
+SQL_DIR = Path(__file__).parent / "sql"
+SCHEMA_VERSION = "1"
+COLUMN_MAP_NAME = "column_map.toml"
+CHUNK_ROWS = 100_000
+PROGRESS_AFTER_SECONDS = 1.0
+
+# Built in this order; each file's name is the table it becomes.
+STAGING_MODELS = ("stg_bookings", "stg_sessions", "stg_consumables", "stg_complaints")
+MART_MODELS = (
+    "fct_sessions",
+    "fct_bookings",
+    "fct_complaints",
+    "fct_consumables",
+    "load_files",
+    "load_rejects",
+    "load_warnings",
+    "data_quality",
+    "load_meta",
+)
+
+Progress = Callable[[float, str], None]
+
+
+class LoadError(Exception):
+    """The export cannot be loaded at all; the message names the file and column."""
+
+
+@dataclass
+class SourceFile:
+    entity: Entity
+    path: Path | None
+    columns: list[str] = field(default_factory=list)  # contract names, in file order
+    extra_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadResult:
+    connection: duckdb.DuckDBPyConnection
+    version: str  # changes on every load: caches key on it
+    files: dict[str, dict]  # entity -> {file, read, loaded, rejected, is_present}
+    seconds: float
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(f["rejected"] for f in self.files.values())
+
+
+class _Reporter:
+    """Calls `progress` only once a load has taken long enough to be worth watching."""
+
+    def __init__(self, progress: Progress | None, clock: Callable[[], float] = time.monotonic):
+        self.progress = progress
+        self.clock = clock
+        self.started = clock()
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if self.progress and self.clock() - self.started >= PROGRESS_AFTER_SECONDS:
+            self.progress(min(max(fraction, 0.0), 1.0), message)
+
+
+def read_column_map(path: Path | None) -> dict:
+    """Parse a column map (docs/column_map.md); {} when there is none."""
+    if path is None or not path.exists():
+        return {}
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise LoadError(f"{path.name}: not a valid column map: {exc}") from exc
+    for section in raw:
+        if section not in ("files", "columns"):
+            raise LoadError(f"{path.name}: unknown section [{section}]; expected [files] or [columns.<file>]")
+    for entity_name, mapping in raw.get("columns", {}).items():
+        entity = ENTITIES.get(entity_name)
+        if entity is None:
+            raise LoadError(f"{path.name}: [columns.{entity_name}] names no export; expected one of {', '.join(ENTITIES)}")
+        for ours in mapping:
+            if ours not in entity.column_names:
+                raise LoadError(f"{path.name}: [columns.{entity_name}] {ours} is not a column of {entity.file_name}")
+    return raw
+
+
+def _find_file(folder: Path, entity: Entity, column_map: dict) -> Path | None:
+    wanted = column_map.get("files", {}).get(entity.name)
+    if wanted:
+        path = folder / wanted
+        return path if path.is_file() else None
+    # `Bookings.CSV` and `bookings.csv` are the same export.
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() == ".csv" and normalise_name(path.stem) == entity.name:
+            return path
+    return None
+
+
+def _open_text(path: Path):
+    """UTF-8 (with or without BOM); a file that is not UTF-8 is read as Windows-1252."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as probe:
+            for _ in iter(lambda: probe.read(1 << 20), ""):
+                pass
+        return path.open(encoding="utf-8-sig", newline="")
+    except UnicodeDecodeError:
+        return path.open(encoding="cp1252", newline="")
+
+
+def _header_names(entity: Entity, header: list[str], renames: dict[str, str], file_name: str) -> list[str]:
+    """Map the file's header onto contract names (SPEC §1 header rule, then the column map)."""
+    theirs_to_ours = {normalise_name(theirs): ours for ours, theirs in renames.items()}
+    names: list[str] = []
+    for position, text in enumerate(header, start=1):
+        name = normalise_name(text)
+        name = theirs_to_ours.get(name, name) or f"column_{position}"
+        if name in names:
+            raise LoadError(f"{file_name}: two columns both mean '{name}' (column {position}: '{text.strip()}')")
+        names.append(name)
+    return names
+
+
+def inspect(folder: Path, column_map_path: Path | None = None) -> dict[str, SourceFile]:
+    """Check that the required files and columns are there, before anything is built."""
+    if not folder.is_dir():
+        raise LoadError(f"{folder}: not a folder of CSV exports")
+    column_map = read_column_map(column_map_path or folder / COLUMN_MAP_NAME)
+    sources: dict[str, SourceFile] = {}
+    for entity in ENTITIES.values():
+        path = _find_file(folder, entity, column_map)
+        source = SourceFile(entity, path)
+        sources[entity.name] = source
+        if path is None:
+            if entity.required:
+                raise LoadError(f"{entity.file_name}: required file not found in {folder}")
+            continue
+        with _open_text(path) as handle:
+            header = next(csv.reader(handle), None)
+        if not header or not any(h.strip() for h in header):
+            raise LoadError(f"{path.name}: the file is empty; expected a header row")
+        names = _header_names(entity, header, column_map.get("columns", {}).get(entity.name, {}), path.name)
+        missing = [c for c in entity.required_columns if c not in names]
+        if missing:
+            raise LoadError(f"{path.name}: missing required column '{missing[0]}'"
+                            + (f" (and {', '.join(missing[1:])})" if missing[1:] else ""))
+        source.columns = names
+        source.extra_columns = [n for n in names if n not in entity.column_names]
+    return sources
+
+
+def _records(handle) -> Iterator[tuple[int, list[str]]]:
+    """(line the record starts on, fields), skipping blank lines; the header is line 1."""
+    reader = csv.reader(handle)
+    next(reader)
+    last_line = reader.line_num
+    for fields in reader:
+        start_line = last_line + 1
+        last_line = reader.line_num
+        if fields and any(f.strip() for f in fields):
+            yield start_line, fields
+
+
+def _raw_columns(source: SourceFile) -> list[str]:
+    """Every contract column (absent optional ones as null), then the file's extras."""
+    return [*source.entity.column_names, *source.extra_columns]
+
+
+def _quote(identifier: str) -> str:
+    # Only contract names and normalised headers ([a-z0-9_]) reach here.
+    assert identifier.replace("_", "").isalnum(), identifier
+    return f'"{identifier}"'
+
+
+def _load_raw(con, source: SourceFile, report: Callable[[int], None]) -> None:
+    columns = _raw_columns(source)
+    table = f"raw_{source.entity.name}"
+    column_sql = ", ".join(f"{_quote(c)} varchar" for c in columns)
+    con.execute(f"create table {table} (_file varchar, _line bigint, _parse_error varchar, {column_sql})")
+    if source.path is None:
+        return
+    width = len(source.columns)
+    position = {name: i for i, name in enumerate(source.columns)}
+    file_name = source.path.name
+
+    def flush(batch: list[tuple[int, list[str]]]) -> None:
+        data = {"_file": [file_name] * len(batch), "_line": [], "_parse_error": []}
+        for line, fields in batch:
+            data["_line"].append(line)
+            # Trailing empty cells beyond the header are a common export quirk, not data.
+            extra = fields[width:]
+            data["_parse_error"].append(
+                f"record has {len(fields)} fields, the header has {width}" if any(x.strip() for x in extra) else None
+            )
+        for name in columns:
+            i = position.get(name)
+            data[name] = [None] * len(batch) if i is None else [f[i] if i < len(f) else None for _, f in batch]
+        chunk = pa.table({k: pa.array(v, type=pa.int64() if k == "_line" else pa.string()) for k, v in data.items()})
+        con.register("raw_chunk", chunk)
+        con.execute(f"insert into {table} select * from raw_chunk")
+        con.unregister("raw_chunk")
+
+    with _open_text(source.path) as handle:
+        counted = _CountingLines(handle)
+        batch: list[tuple[int, list[str]]] = []
+        records = _records(counted)
+        while True:
+            try:
+                record = next(records, None)
+            except csv.Error as exc:  # e.g. a quote never closed, swallowing the rest of the file
+                raise LoadError(f"{file_name}: cannot read the record after line {batch[-1][0] if batch else 1}: {exc}") from exc
+            if record is None:
+                break
+            batch.append(record)
+            if len(batch) >= CHUNK_ROWS:
+                flush(batch)
+                batch = []
+                report(counted.chars)
+        if batch:
+            flush(batch)
+        report(counted.chars)
+
+
+class _CountingLines:
+    """Iterates a text file's lines, counting characters read, for progress."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.chars = 0
+
+    def __iter__(self):
+        for line in self.handle:
+            self.chars += len(line)
+            yield line
+
+
+def _sql(layer: str, name: str) -> str:
+    return (SQL_DIR / layer / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_label: str) -> None:
+    con.execute("create table ref_enums (entity varchar, column_name varchar, value varchar)")
+    con.executemany(
+        "insert into ref_enums values (?, ?, ?)",
+        [(e.name, col, v) for e in ENTITIES.values() for col, values in e.enums.items() for v in values],
+    )
+    con.execute(_sql("staging", "macros"))
+
+    sizes = {name: (s.path.stat().st_size if s.path else 0) for name, s in sources.items()}
+    total = max(sum(sizes.values()), 1)
+    done_before = 0
+    for name, source in sources.items():
+        label = source.path.name if source.path else source.entity.file_name
+        base = done_before
+
+        def report(chars: int, base=base, label=label) -> None:
+            reporter(0.7 * (base + chars) / total, f"Reading {label}")
+
+        _load_raw(con, source, report)
+        done_before += sizes[name]
+
+    con.execute(
+        "create table load_sources as select * from (values "
+        + ", ".join("(?, ?, ?)" for _ in sources)
+        + ") t(entity, file_name, is_present)",
+        [v for s in sources.values() for v in
+         (s.entity.name, s.path.name if s.path else s.entity.file_name, s.path is not None)],
+    )
+    con.execute(
+        "create table load_info as select ?::varchar as schema_version, ?::varchar as source, ?::timestamp as loaded_at",
+        [SCHEMA_VERSION, source_label, datetime.now().replace(microsecond=0)],
+    )
+    models = [("staging", m) for m in STAGING_MODELS] + [("marts", m) for m in MART_MODELS]
+    for step, (layer, name) in enumerate(models):
+        reporter(0.7 + 0.3 * step / len(models), f"Building {name}")
+        con.execute(f"create table {name}_all as {_sql(layer, name)}" if layer == "staging"
+                    else f"create table {name} as {_sql(layer, name)}")
+        if layer == "staging":
+            con.execute(f"create table {name} as select * exclude (rejected, warning) "
+                        f"from {name}_all where rejected is null")
+    con.execute(_sql("marts", "macros"))
+    reporter(1.0, "Loaded")
+
+
+def _file_counts(con) -> dict[str, dict]:
+    rows = con.execute(
+        "select entity, file_name, is_present, count_read, count_loaded, count_rejected from load_files"
+    ).fetchall()
+    return {
+        entity: {"file": file_name, "is_present": present, "read": read, "loaded": loaded, "rejected": rejected}
+        for entity, file_name, present, read, loaded, rejected in rows
+    }
+
+
+def load(
+    folder: str | os.PathLike,
+    db_path: str | os.PathLike | None = None,
+    *,
+    column_map: str | os.PathLike | None = None,
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> LoadResult:
+    """Load `folder` into a new database: in memory, or built beside `db_path` and swapped in.
+
+    On any error the previous `db_path` (if any) is left exactly as it was.
+    """
+    started = clock()
+    folder = Path(folder)
+    sources = inspect(folder, Path(column_map) if column_map else None)
+    reporter = _Reporter(progress, clock)
+    label = str(folder)
+
+    if db_path is None:
+        con = duckdb.connect(":memory:")
+        try:
+            _build(con, sources, reporter, label)
+        except BaseException:
+            con.close()
+            raise
+        return LoadResult(con, uuid.uuid4().hex, _file_counts(con), clock() - started)
+
+    target = Path(db_path)
+    building = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.building")
+    try:
+        con = duckdb.connect(str(building))
+        try:
+            _build(con, sources, reporter, label)
+            counts = _file_counts(con)
+        finally:
+            con.close()
+        os.replace(building, target)
+    finally:
+        for leftover in (building, building.with_name(building.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+    con = duckdb.connect(str(target), read_only=True)
+    return LoadResult(con, f"{target}:{target.stat().st_mtime_ns}", counts, clock() - started)
+
+
+def open_database(db_path: str | os.PathLike) -> duckdb.DuckDBPyConnection:
+    """Open a database built by `load`, read-only, checking it is one we can read."""
+    path = Path(db_path)
+    if not path.is_file():
+        raise LoadError(f"{path}: no such database file")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+        version = con.execute("select schema_version from load_info").fetchone()[0]
+    except duckdb.Error as exc:
+        raise LoadError(f"{path.name}: not a database built by `python -m queries.load` ({exc})") from exc
+    if version != SCHEMA_VERSION:
+        con.close()
+        raise LoadError(f"{path.name}: built by another version of this project; rebuild it with python -m queries.load")
+    return con
+
+
+def file_counts(con) -> dict[str, dict]:
+    return _file_counts(con)
+
+
+def _print_progress(fraction: float, message: str) -> None:
+    print(f"\r{fraction:6.1%}  {message:<40}", end="", file=sys.stderr, flush=True)
+
+
+def _format_counts(files: dict[str, dict]) -> Iterable[str]:
+    yield f"{'file':<20} {'read':>10} {'loaded':>10} {'rejected':>10}"
+    for info in files.values():
+        if info["is_present"]:
+            yield f"{info['file']:<20} {info['read']:>10,} {info['loaded']:>10,} {info['rejected']:>10,}"
+        else:
+            yield f"{info['file']:<20} {'(absent)':>10}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m queries.load", description=__doc__.splitlines()[0])
+    parser.add_argument("folder", help="folder holding bookings.csv, sessions.csv, [consumables.csv, complaints.csv]")
+    parser.add_argument("--db", required=True, help="database file to build (replaced atomically)")
+    parser.add_argument("--column-map", help=f"TOML column map (default: {COLUMN_MAP_NAME} in the folder, if any)")
+    args = parser.parse_args(argv)
+    try:
+        result = load(args.folder, args.db, column_map=args.column_map, progress=_print_progress)
+    except LoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print("", file=sys.stderr)
+    for line in _format_counts(result.files):
+        print(line)
+    print(f"built {args.db} in {result.seconds:.1f} s")
+    if result.rejected_total:
+        print(f"{result.rejected_total:,} rejected rows: see table load_rejects in {args.db} "
+              f"(duckdb -readonly {args.db} \"from load_rejects\")")
+    result.connection.close()
+    return 0
+
+
+def default_as_of(con) -> date | None:
+    return con.execute("select default_as_of from load_meta").fetchone()[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

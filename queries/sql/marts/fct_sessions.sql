@@ -1,0 +1,75 @@
+-- fct_sessions: one row per loaded session, with what the metrics need to know
+-- about it: its booking's concern, consumables, complaints and what came next.
+with
+
+sessions as (select * from stg_sessions),
+
+bookings as (select booking_id, concern from stg_bookings),
+
+-- A booking that was not cancelled keeps the patient coming back (SPEC §2.3);
+-- a no-show still shows the patient booked again.
+live_appointments as (
+    select patient_id, appointment_at::date as appointment_date
+    from stg_bookings
+    where status <> 'cancelled'
+),
+
+consumable_use as (
+    select
+        session_id,
+        count(*) as count_consumable_lines,
+        sum(quantity * unit_cost) as consumable_cost,
+        count(*) filter (where unit_cost is null) as count_uncosted_lines,
+        bool_or(category = 'needle_tip') as has_needle_tip
+    from stg_consumables
+    group by session_id
+),
+
+complaints as (
+    select session_id, count(*) as count_complaints
+    from stg_complaints
+    where session_id is not null
+    group by session_id
+),
+
+dated as (
+    select
+        *,
+        performed_at::date as session_date,
+        date_trunc('month', performed_at)::date as session_month,
+        (performed_at::date + interval 6 month)::date as rebook_window_ends_on,
+        regexp_matches(treatment, 'micro-?needling', 'i') as is_micro_needling,
+        min(performed_at::date) over (partition by patient_id) as patient_first_session_date
+    from sessions
+),
+
+-- The first live appointment strictly after the session's day: a second area
+-- treated the same day is the same visit, not a rebooking.
+next_appointment as (
+    select d.session_id, a.appointment_date as next_appointment_date
+    from dated as d
+    asof left join live_appointments as a
+        on a.patient_id = d.patient_id
+        and a.appointment_date > d.session_date
+),
+
+final as (
+    select
+        d.*,
+        coalesce(b.concern, 'unknown') as concern,
+        b.booking_id is not null as has_known_booking,
+        coalesce(c.count_consumable_lines, 0) as count_consumable_lines,
+        coalesce(c.consumable_cost, 0) as consumable_cost,
+        coalesce(c.count_uncosted_lines, 0) as count_uncosted_lines,
+        coalesce(c.has_needle_tip, false) as has_needle_tip,
+        coalesce(k.count_complaints, 0) as count_complaints,
+        n.next_appointment_date,
+        coalesce(n.next_appointment_date <= d.rebook_window_ends_on, false) as is_rebooked
+    from dated as d
+    left join bookings as b using (booking_id)
+    left join consumable_use as c using (session_id)
+    left join complaints as k using (session_id)
+    left join next_appointment as n using (session_id)
+)
+
+select * from final

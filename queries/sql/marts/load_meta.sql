@@ -1,0 +1,22 @@
+-- load_meta: one row describing the loaded data. default_as_of is the export's
+-- date (SPEC §2): the latest booked_at or performed_at; future appointments do not move it.
+with
+
+final as (
+    select
+        i.schema_version,
+        i.source,
+        i.loaded_at,
+        greatest(
+            (select max(booked_date) from fct_bookings),
+            (select max(session_date) from fct_sessions)
+        ) as default_as_of,
+        least(
+            (select min(booked_date) from fct_bookings),
+            (select min(session_date) from fct_sessions)
+        ) as data_starts_on,
+        (select max(appointment_date) from fct_bookings) as last_appointment_on
+    from load_info as i
+)
+
+select * from final

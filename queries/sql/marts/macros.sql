@@ -1,0 +1,36 @@
+-- Filters every page shares. `allowed` null means no filter; an empty list matches nothing.
+create or replace macro matches(value, allowed) as (allowed is null or list_contains(allowed, value));
+
+create or replace macro filtered_sessions(locations, practitioners, treatments, body_areas, concerns) as table
+    select * from fct_sessions
+    where matches(location, locations)
+      and matches(practitioner, practitioners)
+      and matches(treatment, treatments)
+      and matches(body_area, body_areas)
+      and matches(concern, concerns);
+
+-- Bookings have no body area: that filter does not apply to them.
+create or replace macro filtered_bookings(locations, practitioners, treatments, concerns) as table
+    select * from fct_bookings
+    where matches(location, locations)
+      and matches(practitioner, practitioners)
+      and matches(treatment, treatments)
+      and matches(concern, concerns);
+
+-- Complaints take their location, practitioner, ... from their session; a
+-- complaint with no known session passes only when no such filter is set.
+create or replace macro filtered_complaints(locations, practitioners, treatments, body_areas, concerns) as table
+    select * from fct_complaints
+    where matches(location, locations)
+      and matches(practitioner, practitioners)
+      and matches(treatment, treatments)
+      and matches(body_area, body_areas)
+      and matches(concern, concerns);
+
+create or replace macro filtered_consumables(locations, practitioners, treatments, body_areas, concerns) as table
+    select * from fct_consumables
+    where matches(location, locations)
+      and matches(practitioner, practitioners)
+      and matches(treatment, treatments)
+      and matches(body_area, body_areas)
+      and matches(concern, concerns);

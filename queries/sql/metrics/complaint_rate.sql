@@ -1,0 +1,20 @@
+-- SPEC §2.4: complaints following sessions performed in the period (on or
+-- before as_of), per 100 of those sessions. Complaints with no known session
+-- are not in the rate.
+with
+
+sessions as (
+    select * from filtered_sessions($locations, $practitioners, $treatments, $body_areas, $concerns)
+    where session_date between $start and $end
+      and session_date <= $as_of
+),
+
+final as (
+    select
+        count(*) as count_sessions,
+        coalesce(sum(count_complaints), 0)::bigint as count_complaints,
+        100.0 * coalesce(sum(count_complaints), 0) / nullif(count(*), 0) as complaints_per_100_sessions
+    from sessions
+)
+
+select * from final

@@ -1,0 +1,28 @@
+-- Complaints per category. Linked complaints count by their session's day,
+-- complaints with no known session by the day they were reported (SPEC §2.4:
+-- they count in category totals, not in rates).
+with
+
+complaints as (
+    select * from filtered_complaints($locations, $practitioners, $treatments, $body_areas, $concerns)
+),
+
+in_period as (
+    select *
+    from complaints
+    where coalesce(session_date, reported_date) between $start and $end
+      and coalesce(session_date, reported_date) <= $as_of
+),
+
+final as (
+    select
+        category,
+        count(*) as count_complaints,
+        count(*) filter (where has_session) as count_with_session,
+        count(*) filter (where not has_session) as count_without_session
+    from in_period
+    group by category
+    order by count_complaints desc, category
+)
+
+select * from final

@@ -1,0 +1,24 @@
+-- SPEC §2.5 per item: quantity used and cost, over sessions performed in the period.
+with
+
+consumables as (
+    select * from filtered_consumables($locations, $practitioners, $treatments, $body_areas, $concerns)
+    where session_date between $start and $end
+      and session_date <= $as_of
+),
+
+final as (
+    select
+        item,
+        category,
+        unit,
+        sum(quantity) as quantity,
+        coalesce(sum(cost), 0) as cost,
+        count(distinct session_id) as count_sessions,
+        count(distinct lot) as count_lots
+    from consumables
+    group by all
+    order by cost desc, item
+)
+
+select * from final

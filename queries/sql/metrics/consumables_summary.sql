@@ -1,0 +1,25 @@
+-- SPEC §2.5 over sessions performed in the period (on or before as_of): consumable
+-- cost (quantity x unit cost) in total and per session, and sterile-tip
+-- compliance: micro-needling sessions with a needle_tip item / all micro-needling sessions.
+with
+
+sessions as (
+    select * from filtered_sessions($locations, $practitioners, $treatments, $body_areas, $concerns)
+    where session_date between $start and $end
+      and session_date <= $as_of
+),
+
+final as (
+    select
+        count(*) as count_sessions,
+        coalesce(sum(consumable_cost), 0) as cost_total,
+        coalesce(sum(consumable_cost), 0) / nullif(count(*), 0) as cost_per_session,
+        coalesce(sum(count_uncosted_lines), 0)::bigint as count_uncosted_lines,
+        count(*) filter (where is_micro_needling) as count_micro_needling_sessions,
+        count(*) filter (where is_micro_needling and has_needle_tip) as count_with_needle_tip,
+        count(*) filter (where is_micro_needling and has_needle_tip)
+            / nullif(count(*) filter (where is_micro_needling), 0) as tip_compliance
+    from sessions
+)
+
+select * from final

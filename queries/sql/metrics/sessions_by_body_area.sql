@@ -1,0 +1,17 @@
+-- SPEC §2.1: sessions performed in the period (and on or before as_of), per body area.
+with
+
+sessions as (
+    select * from filtered_sessions($locations, $practitioners, $treatments, $body_areas, $concerns)
+    where session_date between $start and $end
+      and session_date <= $as_of
+),
+
+final as (
+    select body_area, count(*) as count_sessions
+    from sessions
+    group by body_area
+    order by count_sessions desc, body_area
+)
+
+select * from final

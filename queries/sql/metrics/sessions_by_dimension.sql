@@ -1,0 +1,34 @@
+-- Sessions and revenue per treatment, location, practitioner, body area or
+-- concern ($dimension), over sessions performed in the period.
+with
+
+sessions as (
+    select * from filtered_sessions($locations, $practitioners, $treatments, $body_areas, $concerns)
+    where session_date between $start and $end
+      and session_date <= $as_of
+),
+
+labelled as (
+    select
+        case $dimension
+            when 'treatment' then treatment
+            when 'location' then location
+            when 'practitioner' then practitioner
+            when 'body_area' then body_area
+            when 'concern' then concern
+        end as dimension_value,
+        price
+    from sessions
+),
+
+final as (
+    select
+        coalesce(dimension_value, '(not recorded)') as dimension_value,
+        count(*) as count_sessions,
+        coalesce(sum(price), 0) as revenue
+    from labelled
+    group by all
+    order by count_sessions desc, dimension_value
+)
+
+select * from final

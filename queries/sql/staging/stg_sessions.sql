@@ -1,0 +1,67 @@
+-- stg_sessions: every row of sessions.csv typed and cleaned, with the first
+-- reason it cannot be loaded (null when it can).
+with
+
+source as (select * from raw_sessions),
+
+checked as (
+    select
+        *,
+        coalesce(
+            check_structure(_parse_error),
+            check_required(session_id, 'session_id'),
+            check_required(patient_id, 'patient_id'),
+            check_required(performed_at, 'performed_at'),
+            check_timestamp(performed_at, 'performed_at'),
+            check_required(treatment, 'treatment'),
+            check_required(body_area, 'body_area'),
+            check_enum(body_area, 'body_area', enum_values('sessions', 'body_area')),
+            check_number(needle_depth_mm, 'needle_depth_mm', 0.1, 3.0),
+            case when clean_text(duration_min) is not null and try_cast(clean_text(duration_min) as integer) is null
+                then failed('duration_min', 'not a whole number: ''' || clean_text(duration_min) || '''') end,
+            check_number(duration_min, 'duration_min', 0, 1440),
+            check_number(price, 'price', 0, 'infinity'::double)
+        ) as failed_check
+    from source
+),
+
+typed as (
+    select
+        _line as source_line,
+        clean_text(session_id) as session_id,
+        clean_text(booking_id) as booking_id,
+        clean_text(patient_id) as patient_id,
+        parse_timestamp(performed_at) as performed_at,
+        clean_text(treatment) as treatment,
+        normalise(body_area) as body_area,
+        parse_number(needle_depth_mm) as needle_depth_mm,
+        try_cast(clean_text(duration_min) as integer) as duration_min,
+        clean_text(practitioner) as practitioner,
+        clean_text(location) as location,
+        parse_number(price) as price,
+        failed_check
+    from checked
+),
+
+deduplicated as (
+    select
+        *,
+        min(source_line) filter (where failed_check is null)
+            over (partition by session_id) as first_line_of_id
+    from typed
+),
+
+final as (
+    select
+        * exclude (failed_check, first_line_of_id),
+        coalesce(
+            failed_check,
+            case when source_line > first_line_of_id
+                then failed('session_id', 'duplicate session_id, first on line ' || first_line_of_id)
+            end
+        ) as rejected,
+        null::struct(column_name varchar, reason varchar) as warning
+    from deduplicated
+)
+
+select * from final

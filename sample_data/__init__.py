@@ -1,0 +1,1 @@
+"""Synthetic clinic-group exports for demos and tests (see sample_data/README.md)."""
