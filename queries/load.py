@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import os
 import sys
 import time
@@ -94,16 +95,27 @@ def read_column_map(path: Path | None) -> dict:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise LoadError(f"{path.name}: not a valid column map: {exc}") from exc
-    for section in raw:
+    for section, value in raw.items():
         if section not in ("files", "columns"):
             raise LoadError(f"{path.name}: unknown section [{section}]; expected [files] or [columns.<file>]")
+        if not isinstance(value, dict):
+            raise LoadError(f"{path.name}: {section} must be a section, [{section}]")
+    for entity_name, theirs in raw.get("files", {}).items():
+        if entity_name not in ENTITIES:
+            raise LoadError(f"{path.name}: [files] {entity_name} names no export; expected one of {', '.join(ENTITIES)}")
+        if not isinstance(theirs, str):
+            raise LoadError(f'{path.name}: [files] {entity_name} must be a file name in quotes, e.g. "{entity_name}.csv"')
+        if Path(theirs).name != theirs:  # an uploaded map must not reach files outside the export
+            raise LoadError(f"{path.name}: [files] {entity_name} must name a file in the export folder, not a path: '{theirs}'")
     for entity_name, mapping in raw.get("columns", {}).items():
         entity = ENTITIES.get(entity_name)
-        if entity is None:
+        if entity is None or not isinstance(mapping, dict):
             raise LoadError(f"{path.name}: [columns.{entity_name}] names no export; expected one of {', '.join(ENTITIES)}")
-        for ours in mapping:
+        for ours, theirs in mapping.items():
             if ours not in entity.column_names:
                 raise LoadError(f"{path.name}: [columns.{entity_name}] {ours} is not a column of {entity.file_name}")
+            if not isinstance(theirs, str):
+                raise LoadError(f"{path.name}: [columns.{entity_name}] {ours} must be the export's column name in quotes")
     return raw
 
 
@@ -147,6 +159,8 @@ def inspect(folder: Path, column_map_path: Path | None = None) -> dict[str, Sour
     """Check that the required files and columns are there, before anything is built."""
     if not folder.is_dir():
         raise LoadError(f"{folder}: not a folder of CSV exports")
+    if column_map_path is not None and not column_map_path.is_file():
+        raise LoadError(f"{column_map_path}: column map not found")
     column_map = read_column_map(column_map_path or folder / COLUMN_MAP_NAME)
     sources: dict[str, SourceFile] = {}
     for entity in ENTITIES.values():
@@ -155,30 +169,53 @@ def inspect(folder: Path, column_map_path: Path | None = None) -> dict[str, Sour
         sources[entity.name] = source
         if path is None:
             if entity.required:
-                raise LoadError(f"{entity.file_name}: required file not found in {folder}")
+                mapped = column_map.get("files", {}).get(entity.name)
+                raise LoadError(f"{mapped}: required file not found in {folder} (the column map names it as {entity.file_name})"
+                                if mapped else f"{entity.file_name}: required file not found in {folder}")
             continue
         with _open_text(path) as handle:
-            header = next(csv.reader(handle), None)
+            header = next(_csv_reader(handle), None)
         if not header or not any(h.strip() for h in header):
             raise LoadError(f"{path.name}: the file is empty; expected a header row")
-        names = _header_names(entity, header, column_map.get("columns", {}).get(entity.name, {}), path.name)
+        renames = column_map.get("columns", {}).get(entity.name, {})
+        names = _header_names(entity, header, renames, path.name)
         missing = [c for c in entity.required_columns if c not in names]
         if missing:
             raise LoadError(f"{path.name}: missing required column '{missing[0]}'"
+                            + (f" (the column map calls it '{renames[missing[0]]}')" if missing[0] in renames else "")
                             + (f" (and {', '.join(missing[1:])})" if missing[1:] else ""))
         source.columns = names
         source.extra_columns = [n for n in names if n not in entity.column_names]
     return sources
 
 
-def _records(handle) -> Iterator[tuple[int, list[str]]]:
+def _csv_reader(lines: Iterable[str]):
+    # skipinitialspace: in `a, "b, c"` the quotes still quote, as a person reading it would expect.
+    return csv.reader(lines, skipinitialspace=True)
+
+
+# Fed to the reader after the last line: it comes back as a record of its own,
+# unless a quote was never closed, when it ends up inside that record's last field.
+_END_OF_FILE = "\0end of file\0\n"
+
+
+def _records(lines: Iterable[str], file_name: str) -> Iterator[tuple[int, list[str]]]:
     """(line the record starts on, fields), skipping blank lines; the header is line 1."""
-    reader = csv.reader(handle)
+    reader = _csv_reader(itertools.chain(lines, [_END_OF_FILE]))
     next(reader)
     last_line = reader.line_num
-    for fields in reader:
+    while True:
         start_line = last_line + 1
+        try:
+            fields = next(reader)
+        except csv.Error as exc:  # e.g. a field larger than the csv module's limit
+            raise LoadError(f"{file_name}: cannot read the record starting on line {start_line}: {exc}") from exc
         last_line = reader.line_num
+        if fields == [_END_OF_FILE.rstrip("\n")]:
+            return
+        if fields[-1:] and fields[-1].endswith(_END_OF_FILE):
+            raise LoadError(f"{file_name}: line {start_line}: a quote (\") is opened and never closed, "
+                            "so the rest of the file would be read as one value")
         if fields and any(f.strip() for f in fields):
             yield start_line, fields
 
@@ -189,8 +226,9 @@ def _raw_columns(source: SourceFile) -> list[str]:
 
 
 def _quote(identifier: str) -> str:
-    # Only contract names and normalised headers ([a-z0-9_]) reach here.
-    assert identifier.replace("_", "").isalnum(), identifier
+    # Identifiers are contract names, normalised headers or our own tables' names: [a-z0-9_] only.
+    if not (identifier.replace("_", "").isalnum() and identifier.isascii()):
+        raise ValueError(f"not a plain identifier: {identifier!r}")
     return f'"{identifier}"'
 
 
@@ -225,14 +263,7 @@ def _load_raw(con, source: SourceFile, report: Callable[[int], None]) -> None:
     with _open_text(source.path) as handle:
         counted = _CountingLines(handle)
         batch: list[tuple[int, list[str]]] = []
-        records = _records(counted)
-        while True:
-            try:
-                record = next(records, None)
-            except csv.Error as exc:  # e.g. a quote never closed, swallowing the rest of the file
-                raise LoadError(f"{file_name}: cannot read the record after line {batch[-1][0] if batch else 1}: {exc}") from exc
-            if record is None:
-                break
+        for record in _records(counted, file_name):
             batch.append(record)
             if len(batch) >= CHUNK_ROWS:
                 flush(batch)
@@ -308,10 +339,11 @@ def _file_counts(con) -> dict[str, dict]:
     rows = con.execute(
         "select entity, file_name, is_present, count_read, count_loaded, count_rejected from load_files"
     ).fetchall()
-    return {
+    counts = {
         entity: {"file": file_name, "is_present": present, "read": read, "loaded": loaded, "rejected": rejected}
         for entity, file_name, present, read, loaded, rejected in rows
     }
+    return {name: counts[name] for name in ENTITIES if name in counts}  # the contract's order, not the join's
 
 
 def load(
@@ -354,7 +386,7 @@ def load(
     finally:
         for leftover in (building, building.with_name(building.name + ".wal")):
             leftover.unlink(missing_ok=True)
-    con = duckdb.connect(str(target), read_only=True)
+    con = open_database(target)
     return LoadResult(con, f"{target}:{target.stat().st_mtime_ns}", counts, clock() - started)
 
 
@@ -363,10 +395,22 @@ def open_database(db_path: str | os.PathLike) -> duckdb.DuckDBPyConnection:
     path = Path(db_path)
     if not path.is_file():
         raise LoadError(f"{path}: no such database file")
+    # ATTACH into a fresh in-memory connection rather than connect(path): DuckDB caches one
+    # instance per path and process, so connect() would return the old data after a rebuild
+    # while any connection to the replaced file is still open (duckdb/duckdb#15912).
+    # Views (not USE) so that every cursor of the connection sees the tables.
+    con = duckdb.connect(":memory:")
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con.execute("attach ? as clinic (read_only)", [str(path)])
+        tables = con.execute(
+            "select table_name from duckdb_tables() where database_name = 'clinic' order by table_name"
+        ).fetchall()
+        for (table,) in tables:
+            con.execute(f"create view {_quote(table)} as select * from clinic.main.{_quote(table)}")
+        con.execute(_sql("marts", "macros"))
         version = con.execute("select schema_version from load_info").fetchone()[0]
-    except duckdb.Error as exc:
+    except (duckdb.Error, ValueError) as exc:
+        con.close()
         raise LoadError(f"{path.name}: not a database built by `python -m queries.load` ({exc})") from exc
     if version != SCHEMA_VERSION:
         con.close()

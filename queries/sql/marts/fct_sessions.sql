@@ -1,5 +1,6 @@
 -- fct_sessions: one row per loaded session, with what the metrics need to know
--- about it: its booking's concern, consumables, complaints and what came next.
+-- about it: its booking's concern, consumables and what came next. (Complaints
+-- depend on as_of: see the session_complaints macro.)
 with
 
 sessions as (select * from stg_sessions),
@@ -22,13 +23,6 @@ consumable_use as (
         count(*) filter (where unit_cost is null) as count_uncosted_lines,
         bool_or(category = 'needle_tip') as has_needle_tip
     from stg_consumables
-    group by session_id
-),
-
-complaints as (
-    select session_id, count(*) as count_complaints
-    from stg_complaints
-    where session_id is not null
     group by session_id
 ),
 
@@ -62,13 +56,11 @@ final as (
         coalesce(c.consumable_cost, 0) as consumable_cost,
         coalesce(c.count_uncosted_lines, 0) as count_uncosted_lines,
         coalesce(c.has_needle_tip, false) as has_needle_tip,
-        coalesce(k.count_complaints, 0) as count_complaints,
         n.next_appointment_date,
         coalesce(n.next_appointment_date <= d.rebook_window_ends_on, false) as is_rebooked
     from dated as d
     left join bookings as b using (booking_id)
     left join consumable_use as c using (session_id)
-    left join complaints as k using (session_id)
     left join next_appointment as n using (session_id)
 )
 

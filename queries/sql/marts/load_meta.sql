@@ -7,10 +7,11 @@ final as (
         i.schema_version,
         i.source,
         i.loaded_at,
-        greatest(
+        -- An export with no dated rows at all is computed as of today.
+        coalesce(greatest(
             (select max(booked_date) from fct_bookings),
             (select max(session_date) from fct_sessions)
-        ) as default_as_of,
+        ), current_date) as default_as_of,
         least(
             (select min(booked_date) from fct_bookings),
             (select min(session_date) from fct_sessions)

@@ -34,3 +34,11 @@ create or replace macro filtered_consumables(locations, practitioners, treatment
       and matches(treatment, treatments)
       and matches(body_area, body_areas)
       and matches(concern, concerns);
+
+-- Complaints per loaded session, as known on as_of (reported on or before it).
+create or replace macro session_complaints(as_of) as table
+    select session_id, count(*) as count_complaints
+    from fct_complaints
+    where has_session
+      and reported_date <= as_of
+    group by session_id;

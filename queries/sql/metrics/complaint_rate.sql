@@ -1,6 +1,6 @@
 -- SPEC §2.4: complaints following sessions performed in the period (on or
 -- before as_of), per 100 of those sessions. Complaints with no known session
--- are not in the rate.
+-- are not in the rate; complaints reported after as_of are not known yet.
 with
 
 sessions as (
@@ -9,12 +9,15 @@ sessions as (
       and session_date <= $as_of
 ),
 
+complaints as (select * from session_complaints($as_of)),
+
 final as (
     select
         count(*) as count_sessions,
-        coalesce(sum(count_complaints), 0)::bigint as count_complaints,
-        100.0 * coalesce(sum(count_complaints), 0) / nullif(count(*), 0) as complaints_per_100_sessions
-    from sessions
+        coalesce(sum(c.count_complaints), 0)::bigint as count_complaints,
+        100.0 * coalesce(sum(c.count_complaints), 0) / nullif(count(*), 0) as complaints_per_100_sessions
+    from sessions as s
+    left join complaints as c using (session_id)
 )
 
 select * from final

@@ -1,6 +1,7 @@
 -- Complaints per category. Linked complaints count by their session's day,
 -- complaints with no known session by the day they were reported (SPEC §2.4:
--- they count in category totals, not in rates).
+-- they count in category totals, not in rates). Either way a complaint
+-- reported after as_of is not counted yet.
 with
 
 complaints as (
@@ -12,6 +13,7 @@ in_period as (
     from complaints
     where coalesce(session_date, reported_date) between $start and $end
       and coalesce(session_date, reported_date) <= $as_of
+      and reported_date <= $as_of
 ),
 
 final as (

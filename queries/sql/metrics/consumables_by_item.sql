@@ -1,4 +1,5 @@
 -- SPEC §2.5 per item: quantity used and cost, over sessions performed in the period.
+-- Lines without a unit cost are not in `cost`; count_uncosted_lines says how many.
 with
 
 consumables as (
@@ -14,6 +15,7 @@ final as (
         unit,
         sum(quantity) as quantity,
         coalesce(sum(cost), 0) as cost,
+        count(*) filter (where unit_cost is null) as count_uncosted_lines,
         count(distinct session_id) as count_sessions,
         count(distinct lot) as count_lots
     from consumables

@@ -1,5 +1,6 @@
 -- Per calendar month of the session: sessions, revenue, patients and the
--- complaints following those sessions (SPEC §2.4: month of the session).
+-- complaints following those sessions (SPEC §2.4: month of the session),
+-- reported on or before as_of.
 with
 
 sessions as (
@@ -8,16 +9,19 @@ sessions as (
       and session_date <= $as_of
 ),
 
+complaints as (select * from session_complaints($as_of)),
+
 final as (
     select
-        session_month as month,
+        s.session_month as month,
         count(*) as count_sessions,
-        coalesce(sum(price), 0) as revenue,
-        count(distinct patient_id) as count_patients,
-        sum(count_complaints)::bigint as count_complaints,
-        100.0 * sum(count_complaints) / count(*) as complaints_per_100_sessions
-    from sessions
-    group by session_month
+        coalesce(sum(s.price), 0) as revenue,
+        count(distinct s.patient_id) as count_patients,
+        coalesce(sum(c.count_complaints), 0)::bigint as count_complaints,
+        100.0 * coalesce(sum(c.count_complaints), 0) / count(*) as complaints_per_100_sessions
+    from sessions as s
+    left join complaints as c using (session_id)
+    group by s.session_month
     order by month
 )
 

@@ -8,16 +8,20 @@ create or replace macro normalise(value) as
 create or replace macro clean_text(value) as nullif(trim(value), '');
 
 -- ISO 8601 with a space or a T, a bare date (midnight), or US month-first.
+-- The year must have four digits: %Y alone reads '03/04/25' as the year 25.
 create or replace macro parse_timestamp(value) as
+    case when regexp_matches(clean_text(value), '^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4})([ T]|$)') then
     try_strptime(clean_text(value), [
         '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S.%f',
         '%Y-%m-%dT%H:%M:%S', '%Y-%m-%dT%H:%M', '%Y-%m-%dT%H:%M:%S.%f',
         '%Y-%m-%d',
         '%m/%d/%Y %I:%M %p', '%m/%d/%Y %I:%M:%S %p', '%m/%d/%Y %H:%M', '%m/%d/%Y %H:%M:%S',
         '%m/%d/%Y'
-    ]);
+    ]) end;
 
-create or replace macro parse_number(value) as try_cast(clean_text(value) as double);
+-- Finite numbers only: 'NaN' and 'inf' cast to a double but are no amount or depth.
+create or replace macro parse_number(value) as
+    case when isfinite(try_cast(clean_text(value) as double)) then try_cast(clean_text(value) as double) end;
 
 -- One rejected check: which column and why. The first failing check of a row wins.
 create or replace macro failed(column_name, reason) as

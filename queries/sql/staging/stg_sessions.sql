@@ -17,7 +17,9 @@ checked as (
             check_required(body_area, 'body_area'),
             check_enum(body_area, 'body_area', enum_values('sessions', 'body_area')),
             check_number(needle_depth_mm, 'needle_depth_mm', 0.1, 3.0),
-            case when clean_text(duration_min) is not null and try_cast(clean_text(duration_min) as integer) is null
+            -- try_cast would round '60.5' to 61: a fraction is rejected, not guessed at.
+            case when clean_text(duration_min) is not null
+                      and coalesce(parse_number(duration_min) <> floor(parse_number(duration_min)), true)
                 then failed('duration_min', 'not a whole number: ''' || clean_text(duration_min) || '''') end,
             check_number(duration_min, 'duration_min', 0, 1440),
             check_number(price, 'price', 0, 'infinity'::double)

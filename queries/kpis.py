@@ -1,0 +1,144 @@
+"""The owner's KPIs for a period and the same-length period before it.
+
+Every figure comes from a metric query; this module only picks the values out,
+names them and says what each counts. `run(name, filters, as_of)` runs a
+query (the dashboard passes its cached runner, tests `queries.api.run_query`).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from queries.api import Filters
+
+Runner = Callable[[str, Filters, date], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    label: str
+    unit: str  # count | money | rate | per_100
+    higher_is_better: bool
+    help: str
+    needs: str | None = None  # the optional export it is computed from
+
+
+KPIS = (
+    Kpi("count_sessions", "Sessions performed", "count", True,
+        "Treatments performed in the period. A visit treating face and neck counts as two sessions."),
+    Kpi("revenue", "Revenue", "money", True, "Sum of the price charged for those sessions."),
+    Kpi("average_price", "Avg price / session", "money", True,
+        "Revenue divided by the sessions that have a price recorded."),
+    Kpi("count_new_patients", "New patients", "count", True,
+        "Patients whose first session ever falls in the period."),
+    Kpi("rebooking_rate", "6-month rebooking", "rate", True,
+        "Of the period's sessions whose 6-month window has closed by the export date, the share whose patient "
+        "has a later booking (not cancelled) within 6 calendar months. Sessions still inside their window are "
+        "pending, not counted."),
+    Kpi("no_show_rate", "No-show rate", "rate", False,
+        "No-shows divided by (attended + no-shows), over appointments in the period."),
+    Kpi("cancellation_rate", "Cancellation rate", "rate", False,
+        "Cancelled bookings divided by all bookings with an appointment in the period."),
+    Kpi("complaints_per_100_sessions", "Complaints / 100", "per_100", False,
+        "Aftercare complaints following the period's sessions, per 100 sessions. Normal healing (2–4 days of "
+        "redness) is not a complaint; complaints not linked to a session are left out of the rate.", "complaints"),
+    Kpi("cost_per_session", "Supplies / session", "money", False,
+        "Cost of consumables used (quantity × unit cost) divided by all sessions in the period.", "consumables"),
+    Kpi("tip_compliance", "Sterile-tip use", "rate", True,
+        "Micro-needling sessions with a sterile needle tip recorded, out of all micro-needling sessions.", "consumables"),
+)
+KPI_BY_KEY = {k.key: k for k in KPIS}
+
+
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The same number of days immediately before [start, end]."""
+    days = (end - start).days + 1
+    return start - timedelta(days=days), start - timedelta(days=1)
+
+
+def _value(x):
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def kpi_values(run: Runner, filters: Filters, as_of: date) -> dict:
+    """Every KPI value (None where a rate has nothing to divide by), plus the counts behind them."""
+    def row(name: str) -> dict:
+        return run(name, filters, as_of).iloc[0].to_dict()
+
+    sessions, rebooking = row("session_kpis"), row("rebooking_6m")
+    bookings, complaints, consumables = row("booking_rates"), row("complaint_rate"), row("consumables_summary")
+    values = {
+        "count_sessions": sessions["count_sessions"],
+        "revenue": sessions["revenue"],
+        "average_price": sessions["average_price"],
+        "count_new_patients": sessions["count_new_patients"],
+        "rebooking_rate": rebooking["rebooking_rate"],
+        "no_show_rate": bookings["no_show_rate"],
+        "cancellation_rate": bookings["cancellation_rate"],
+        "complaints_per_100_sessions": complaints["complaints_per_100_sessions"],
+        "cost_per_session": consumables["cost_per_session"],
+        "tip_compliance": consumables["tip_compliance"],
+    }
+    details = {
+        "count_eligible": int(rebooking["count_eligible"]),
+        "count_rebooked": int(rebooking["count_rebooked"]),
+        "count_pending": int(rebooking["count_pending"]),
+        "count_bookings": int(bookings["count_bookings"]),
+        "count_no_show": int(bookings["count_no_show"]),
+        "count_cancelled": int(bookings["count_cancelled"]),
+        "count_complaints": int(complaints["count_complaints"]),
+        "count_micro_needling_sessions": int(consumables["count_micro_needling_sessions"]),
+        "count_uncosted_lines": int(consumables["count_uncosted_lines"]),
+    }
+    return {k: _value(v) for k, v in values.items()} | details
+
+
+def owner_kpis(run: Runner, filters: Filters, as_of: date, *, compare: bool = True) -> dict:
+    """{"current": values, "previous": values or None, "previous_period": (start, end) or None}."""
+    current = kpi_values(run, filters, as_of)
+    if not compare or filters.start is None or filters.end is None:
+        return {"current": current, "previous": None, "previous_period": None}
+    start, end = previous_period(filters.start, min(filters.end, as_of))
+    previous = kpi_values(run, filters.with_period(start, end), as_of)
+    return {"current": current, "previous": previous, "previous_period": (start, end)}
+
+
+@dataclass(frozen=True)
+class Target:
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def is_met(self, value: float | None) -> bool | None:
+        if value is None:
+            return None
+        return (self.minimum is None or value >= self.minimum) and (self.maximum is None or value <= self.maximum)
+
+
+class TargetsError(ValueError):
+    pass
+
+
+def read_targets(path: Path) -> dict[str, Target]:
+    """`targets.toml`: `rebooking_rate = { min = 0.60 }`, one line per KPI key; {} when absent."""
+    if not path.is_file():
+        return {}
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TargetsError(f"{path.name}: {exc}") from exc
+    targets = {}
+    for key, bounds in raw.items():
+        if key not in KPI_BY_KEY:
+            raise TargetsError(f"{path.name}: {key} is not a KPI; expected one of {', '.join(KPI_BY_KEY)}")
+        if not isinstance(bounds, dict) or not set(bounds) <= {"min", "max"} or not bounds:
+            raise TargetsError(f"{path.name}: {key} needs {{ min = … }} and/or {{ max = … }}")
+        targets[key] = Target(bounds.get("min"), bounds.get("max"))
+    return targets
