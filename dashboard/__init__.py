@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: app.py declares pages; these modules serve them."""

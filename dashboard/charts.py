@@ -1,0 +1,85 @@
+"""One look for every chart: a plotly template, fixed colours per body area and
+category, readable axis formats. Pages pass tidy frames from the queries."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from dashboard import labels
+from queries.contract import BODY_AREAS, COMPLAINT_CATEGORIES, CONCERNS
+
+# Colour-blind-safe palette (Okabe-Ito, then Tableau), assigned once per code so a
+# body area or complaint keeps its colour on every page.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+           "#999999", "#8C564B", "#17BECF"]
+COLOURS = {
+    **{code: PALETTE[i % len(PALETTE)] for i, code in enumerate(BODY_AREAS)},
+    **{code: PALETTE[i % len(PALETTE)] for i, code in enumerate(COMPLAINT_CATEGORIES)},
+}
+CONCERN_COLOURS = {code: PALETTE[i % len(PALETTE)] for i, code in enumerate((*CONCERNS, "unknown"))}
+PRIMARY = PALETTE[0]
+SECONDARY = PALETTE[1]
+
+pio.templates["practice"] = go.layout.Template(
+    layout=go.Layout(
+        font=dict(family="Source Sans Pro, sans-serif", size=13),
+        colorway=PALETTE,
+        margin=dict(l=10, r=10, t=90, b=10),
+        title=dict(y=0.97, yanchor="top", x=0, xanchor="left", font=dict(size=16)),
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0, title_text=""),
+        hovermode="x unified",
+        xaxis=dict(showgrid=False),
+        yaxis=dict(gridcolor="rgba(128,128,128,0.25)", rangemode="tozero"),
+    )
+)
+TEMPLATE = "plotly+practice"
+# Transparent backgrounds keep the charts legible in Streamlit's light and dark themes.
+BACKGROUND = dict(paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
+
+
+def _layout(fig: go.Figure, title: str, y_title: str, y_format: str = ",d") -> go.Figure:
+    fig.update_layout(template=TEMPLATE, title=dict(text=title), yaxis_title=y_title,
+                      yaxis_tickformat=y_format, **BACKGROUND)
+    return fig
+
+
+def bars(df, x: str, y: str, title: str, y_title: str, *, colours: dict | None = None,
+         y_format: str = ",d", hover_format: str = ",d", horizontal: bool = False) -> go.Figure:
+    """One bar per row; codes are shown as words and coloured by their fixed colour."""
+    names = [labels.value(v) for v in df[x]]
+    colour = [(colours or {}).get(v, PRIMARY) for v in df[x]]
+    bar = go.Bar(x=df[y] if horizontal else names, y=names if horizontal else df[y],
+                 orientation="h" if horizontal else "v", marker_color=colour,
+                 hovertemplate=f"%{{{'y' if horizontal else 'x'}}}: %{{{'x' if horizontal else 'y'}:{hover_format}}}"
+                               "<extra></extra>")
+    fig = _layout(go.Figure(bar), title, "" if horizontal else y_title, y_format)
+    if horizontal:
+        fig.update_layout(xaxis_title=y_title, xaxis_tickformat=y_format, yaxis=dict(autorange="reversed"),
+                          hovermode="closest")
+    return fig
+
+
+def stacked_bars(df, x: str, y: str, colour_by: str, title: str, y_title: str,
+                 colours: dict | None = None) -> go.Figure:
+    fig = go.Figure()
+    for code, part in df.groupby(colour_by, sort=False):
+        fig.add_bar(x=part[x], y=part[y], name=labels.value(code),
+                    marker_color=(colours or COLOURS).get(code), hovertemplate="%{y:,d}")
+    fig.update_layout(barmode="stack")
+    return _layout(fig, title, y_title)
+
+
+def sessions_and_revenue(df, title: str) -> go.Figure:
+    """Monthly sessions (bars, left axis) and revenue (line, right axis)."""
+    fig = go.Figure()
+    fig.add_bar(x=df["month"], y=df["count_sessions"], name="Sessions", marker_color=PRIMARY,
+                hovertemplate="%{y:,d} sessions")
+    fig.add_scatter(x=df["month"], y=df["revenue"], name="Revenue ($)", yaxis="y2", mode="lines+markers",
+                    line=dict(color=SECONDARY, width=2), hovertemplate="$%{y:,.0f}")
+    fig.update_layout(
+        yaxis2=dict(title="Revenue ($)", overlaying="y", side="right", tickformat="$.3~s",
+                    showgrid=False, rangemode="tozero"),
+        xaxis=dict(dtick="M1" if len(df) <= 18 else "M3", tickformat="%b %Y"),
+    )
+    return _layout(fig, title, "Sessions per month")

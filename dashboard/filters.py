@@ -1,0 +1,159 @@
+"""The sidebar filters every page shares, kept in the URL so a link reproduces a view.
+
+URL parameters: period (a preset below), from/to (ISO dates, with period=custom),
+and location, practitioner, treatment, body_area, concern (repeatable). Values
+the URL carries that do not fit are dropped with a notice, never an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import streamlit as st
+
+from dashboard import labels, source
+from queries.api import Filters
+
+PRESETS = {
+    "last_30_days": "Last 30 days",
+    "last_90_days": "Last 90 days",
+    "this_year": "This year",
+    "last_12_months": "Last 12 months",
+    "all": "All dates",
+    "custom": "Custom range",
+}
+DEFAULT_PRESET = "last_12_months"
+# filter option name (filter_options.sql) -> URL parameter, sidebar label
+LISTS = {
+    "locations": ("location", "Locations"),
+    "practitioners": ("practitioner", "Practitioners"),
+    "treatments": ("treatment", "Treatments"),
+    "body_areas": ("body_area", "Body areas"),
+    "concerns": ("concern", "Concerns"),
+}
+STATE = "active_filters"
+NOTICES = "filter_notices"
+
+
+@dataclass(frozen=True)
+class View:
+    """What the pages need: the filters, the export's date and how to describe the period."""
+
+    filters: Filters
+    as_of: date
+    preset: str
+    start: date
+    end: date  # never after as_of
+    is_partial: bool  # the preset's period runs past the export's date
+
+    @property
+    def period_label(self) -> str:
+        return f"{self.start:%d %b %Y} – {self.end:%d %b %Y}"
+
+
+def preset_period(preset: str, as_of: date, first: date) -> tuple[date, date, bool]:
+    """(start, end, is_partial) of a preset; periods end at the export's date, not today."""
+    if preset == "last_30_days":
+        return as_of - timedelta(days=29), as_of, False
+    if preset == "last_90_days":
+        return as_of - timedelta(days=89), as_of, False
+    if preset == "this_year":
+        return date(as_of.year, 1, 1), as_of, as_of != date(as_of.year, 12, 31)
+    if preset == "last_12_months":
+        return as_of - timedelta(days=364), as_of, False
+    return first, as_of, False
+
+
+def _options() -> dict[str, list[str]]:
+    frame = source.query("filter_options")
+    return {name: frame.loc[frame["filter_name"] == name, "value"].tolist() for name in LISTS}
+
+
+def _parse_date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _from_url(options: dict[str, list[str]], first: date, as_of: date) -> list[str]:
+    """Put the URL's values into the widgets' state; returns notices for what was dropped."""
+    params = st.query_params
+    notices = []
+    preset = params.get("period", DEFAULT_PRESET)
+    if preset not in PRESETS:
+        notices.append(f"period={preset!r} is not a known period; showing {PRESETS[DEFAULT_PRESET]}.")
+        preset = DEFAULT_PRESET
+    start, end = _parse_date(params.get("from")), _parse_date(params.get("to"))
+    if preset == "custom" and (start is None or end is None or start > end):
+        notices.append("The custom dates in the link are not valid; showing all dates.")
+        preset = "all"
+    st.session_state["filter_period"] = preset
+    if preset == "custom":
+        st.session_state["filter_dates"] = (max(start, first), min(end, as_of))
+    for name, (param, label) in LISTS.items():
+        wanted = params.get_all(param)
+        kept = [v for v in wanted if v in options[name]]
+        dropped = [v for v in wanted if v not in options[name]]
+        if dropped:
+            notices.append(f"{label}: {', '.join(map(repr, dropped))} not in the data; ignored.")
+        st.session_state[f"filter_{name}"] = kept
+    return notices
+
+
+def _to_url(preset: str, start: date, end: date, selected: dict[str, list[str]]) -> None:
+    params = {"period": preset}
+    if preset == "custom":
+        params |= {"from": start.isoformat(), "to": end.isoformat()}
+    for name, values in selected.items():
+        if values:
+            params[LISTS[name][0]] = values
+    if params != {"period": DEFAULT_PRESET} or st.query_params.to_dict():
+        st.query_params.from_dict(params)
+
+
+def sidebar() -> View:
+    """Draw the shared filters in the sidebar and return the view they select."""
+    as_of = source.export_date()
+    meta = source.query("load_meta").iloc[0]
+    first = meta["data_starts_on"].date()
+    options = _options()
+    if st.session_state.get("filters_from_url") != source.current().version:
+        st.session_state[NOTICES] = _from_url(options, first, as_of)
+        st.session_state["filters_from_url"] = source.current().version
+
+    with st.sidebar:
+        st.header("Filters")
+        preset = st.selectbox("Period", list(PRESETS), format_func=PRESETS.get, key="filter_period",
+                              help=f"Periods end on the export's date, {as_of:%d %b %Y}, not today.")
+        if preset == "custom":
+            st.session_state.setdefault("filter_dates", (max(first, as_of - timedelta(days=89)), as_of))
+            picked = st.date_input("From – to", key="filter_dates", min_value=first, max_value=as_of,
+                                   format="YYYY-MM-DD")
+            start, end = (picked + (picked[-1],) * 2)[:2] if picked else (first, as_of)
+            is_partial = False
+        else:
+            start, end, is_partial = preset_period(preset, as_of, first)
+        selected = {}
+        for name, (_, label) in LISTS.items():
+            # A selection the data no longer offers (after an upload) would make the widget raise.
+            key = f"filter_{name}"
+            st.session_state[key] = [v for v in st.session_state.get(key, []) if v in options[name]]
+            selected[name] = st.multiselect(label, options[name], key=key, placeholder="All",
+                                            format_func=labels.value)
+        st.caption(f"Data as of **{as_of:%d %b %Y}** (latest booking or session in the export).")
+        for notice in st.session_state.get(NOTICES, []):
+            st.warning(notice, icon="🔗")
+
+    _to_url(preset, start, end, selected)
+    filters = Filters(start=start, end=end,
+                      **{name: tuple(values) or None for name, values in selected.items()})
+    view = View(filters, as_of, preset, start, min(end, as_of), is_partial)
+    st.session_state[STATE] = view
+    return view
+
+
+def current_view() -> View:
+    """The view the sidebar selected on this run (app.py draws the sidebar before the page)."""
+    return st.session_state[STATE]

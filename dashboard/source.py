@@ -1,0 +1,139 @@
+"""Where the figures come from: the data the app was started on, or an upload.
+
+The data the app starts on (sample data, `--data PATH` or $PRACTICE_DATA) is
+shared by every browser session. An upload is kept in the uploading session
+only and dropped when it ends: patient data is not shown to other users.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from queries.api import Filters, default_as_of, run_query
+from queries.kpis import Target, TargetsError, read_targets
+from queries.load import LoadError, LoadResult, Progress, load, open_database
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DATA = ROOT / "sample_data" / "default"
+DATA_ENV = "PRACTICE_DATA"
+TARGETS_ENV = "PRACTICE_TARGETS"
+TARGETS_NAME = "targets.toml"
+UPLOAD_KEY = "uploaded_dataset"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    connection: object
+    version: str  # new for every load: the key every cached figure hangs on
+    label: str
+    path: Path | None  # folder or .duckdb file it came from; None for an upload
+    is_upload: bool = False
+
+
+def startup_path() -> Path:
+    """`streamlit run dashboard/app.py -- --data PATH`, else $PRACTICE_DATA, else the sample data."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--data")
+    args, _ = parser.parse_known_args(sys.argv[1:])
+    chosen = args.data or os.environ.get(DATA_ENV)
+    return Path(chosen).expanduser().resolve() if chosen else SAMPLE_DATA
+
+
+def _modified(path: Path) -> int:
+    """A folder changes when any export in it does; a .duckdb file when it is rebuilt."""
+    if path.is_dir():
+        return max((p.stat().st_mtime_ns for p in path.iterdir() if p.is_file()), default=0)
+    return path.stat().st_mtime_ns if path.exists() else 0
+
+
+@st.cache_resource(show_spinner="Loading the practice's data…", max_entries=2)
+def _shared_dataset(path: str, modified: int) -> Dataset:
+    """One load per data version, shared by all sessions (read through a cursor per thread)."""
+    source = Path(path)
+    if source.is_file():
+        connection = open_database(source)
+        return Dataset(connection, f"{source}:{modified}", source.name, source)
+    result = load(source)
+    label = "Sample data (synthetic)" if source == SAMPLE_DATA else source.name
+    return Dataset(result.connection, result.version, label, source)
+
+
+def current() -> Dataset:
+    """The dataset this browser session is looking at. Raises LoadError if there is none."""
+    uploaded = st.session_state.get(UPLOAD_KEY)
+    if uploaded is not None:
+        return uploaded
+    path = startup_path()
+    return _shared_dataset(str(path), _modified(path))
+
+
+def load_upload(files: list, progress: Progress | None = None) -> LoadResult:
+    """Load uploaded exports into this session only; on error the previous data stays."""
+    folder = Path(tempfile.mkdtemp(prefix="practice-upload-"))
+    try:
+        for uploaded in files:
+            (folder / Path(uploaded.name).name).write_bytes(uploaded.getvalue())
+        result = load(folder, progress=progress)
+    finally:
+        # The exports hold patient data: nothing of them stays on disk.
+        shutil.rmtree(folder, ignore_errors=True)
+    names = ", ".join(sorted(f.name for f in files))
+    st.session_state[UPLOAD_KEY] = Dataset(result.connection, result.version, f"Uploaded: {names}", None, True)
+    return result
+
+
+def forget_upload() -> None:
+    st.session_state.pop(UPLOAD_KEY, None)
+
+
+@st.cache_data(show_spinner=False, max_entries=500)
+def _cached_query(version: str, name: str, filters: Filters | None, as_of: date | None,
+                  extra: tuple, _connection) -> pd.DataFrame:
+    return run_query(_connection, name, filters, as_of=as_of, **dict(extra))
+
+
+def query(name: str, filters: Filters | None = None, as_of: date | None = None, **extra) -> pd.DataFrame:
+    """Run a named metric query on the current dataset, cached per data version."""
+    dataset = current()
+    return _cached_query(dataset.version, name, filters, as_of, tuple(sorted(extra.items())), dataset.connection)
+
+
+def absent_files() -> set[str]:
+    """Optional exports (complaints, consumables) this dataset does not have."""
+    summary = query("load_summary")
+    return set(summary.loc[~summary["is_present"], "entity"])
+
+
+def export_date() -> date:
+    dataset = current()
+    return _cached_as_of(dataset.version, dataset.connection)
+
+
+@st.cache_data(show_spinner=False)
+def _cached_as_of(version: str, _connection) -> date:
+    return default_as_of(_connection)
+
+
+def targets() -> dict[str, Target]:
+    """KPI targets: $PRACTICE_TARGETS, else targets.toml beside the data the app started on."""
+    path = startup_path()
+    chosen = os.environ.get(TARGETS_ENV)
+    file = Path(chosen) if chosen else (path if path.is_dir() else path.parent) / TARGETS_NAME
+    try:
+        return read_targets(file)
+    except TargetsError as exc:
+        st.warning(f"Targets not shown: {exc}", icon=":material/warning:")
+        return {}
+
+
+__all__ = ["Dataset", "LoadError", "current", "export_date", "forget_upload", "load_upload", "query"]

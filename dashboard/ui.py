@@ -1,0 +1,71 @@
+"""Small pieces every page uses: number formats, KPI cards, empty states, downloads."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import labels
+from queries.kpis import Kpi, Target
+
+
+def fmt(value, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "money":
+        return f"${value:,.2f}" if abs(value) < 1000 else f"${value:,.0f}"
+    if unit == "rate":
+        return f"{value:.1%}"
+    if unit == "per_100":
+        return f"{value:.2f}"
+    return f"{value:,.0f}"
+
+
+def fmt_change(current, previous, unit: str) -> str | None:
+    """The change since the previous period, in the KPI's own terms (points for rates)."""
+    if current is None or previous is None:
+        return None
+    change = current - previous
+    if unit == "rate":
+        return f"{change * 100:+.1f} pts"
+    if unit == "money":
+        return f"{'+' if change >= 0 else '-'}${abs(change):,.2f}"
+    if unit == "per_100":
+        return f"{change:+.2f}"
+    return f"{change:+,.0f}"
+
+
+def kpi_card(kpi: Kpi, value, previous=None, target: Target | None = None, note: str | None = None) -> None:
+    help_text = kpi.help
+    if previous is not None:
+        help_text += f"\n\nPrevious period: {fmt(previous, kpi.unit)}."
+    caption = note or ""
+    if target is not None:
+        met = target.is_met(value)
+        bound = " and ".join(p for p in (
+            f"≥ {fmt(target.minimum, kpi.unit)}" if target.minimum is not None else "",
+            f"≤ {fmt(target.maximum, kpi.unit)}" if target.maximum is not None else "") if p)
+        verdict = {True: "✅ on target", False: "⚠️ off target", None: "target"}[met]
+        caption = f"{verdict} ({bound})" + (f" · {caption}" if caption else "")
+    with st.container(border=True):
+        st.metric(kpi.label, fmt(value, kpi.unit), delta=fmt_change(value, previous, kpi.unit),
+                  delta_color="normal" if kpi.higher_is_better else "inverse", help=help_text)
+        if caption:
+            st.caption(caption)
+
+
+def kpi_unavailable(kpi: Kpi, reason: str) -> None:
+    with st.container(border=True):
+        st.metric(kpi.label, "—", help=kpi.help)
+        st.caption(reason)
+
+
+def empty_state(message: str) -> None:
+    st.info(f"{message} Widen the period or clear some filters in the sidebar.", icon="🔎")
+
+
+def table_with_download(df, file_name: str, *, dimension_title: str | None = None, **column_config) -> None:
+    """A readable table and, beside it, the same rows as CSV."""
+    shown = labels.frame(df, dimension_title)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=column_config or None)
+    st.download_button("Download CSV", shown.to_csv(index=False).encode("utf-8"), file_name=file_name,
+                       mime="text/csv", key=f"download_{file_name}", icon=":material/download:")

@@ -1,0 +1,94 @@
+"""Data: what was loaded, what was rejected and why, and uploading a clinic's own exports."""
+
+import streamlit as st
+
+from dashboard import source, ui
+from queries.load import LoadError
+
+st.title("Data")
+try:
+    dataset = source.current()
+except LoadError:
+    dataset = None  # app.py has said why; uploading is still possible
+if dataset is not None:
+    meta = source.query("load_meta").iloc[0]
+    st.markdown(
+        f"Showing **{dataset.label}** · figures as of **{source.export_date():%d %b %Y}** "
+        f"(the latest booking made or session performed) · covers "
+        f"{meta['data_starts_on']:%d %b %Y} – {meta['last_appointment_on']:%d %b %Y} including booked appointments."
+    )
+
+with st.expander("Load your own exports",
+                 expanded=dataset is None or dataset.is_upload or "upload_message" in st.session_state):
+    st.markdown(
+        "Upload `bookings.csv` and `sessions.csv` (required) and, if you have them, `consumables.csv` and "
+        "`complaints.csv`, plus `column_map.toml` if your export uses other column names. "
+        "Uploaded data stays in **your browser session only** and is not stored on the server."
+    )
+    files = st.file_uploader("Export files", type=["csv", "toml"], accept_multiple_files=True,
+                             key="upload_files")
+    if st.button("Load these files", type="primary", disabled=not files):
+        bar = st.progress(0.0, text="Loading…")
+        try:
+            result = source.load_upload(files, progress=lambda f, msg: bar.progress(f, text=msg))
+        except LoadError as exc:
+            st.session_state["upload_message"] = ("error", f"Nothing was changed: {exc}")
+        else:
+            st.session_state["upload_message"] = (
+                "success", f"Loaded {sum(f['loaded'] for f in result.files.values()):,} rows "
+                           f"({result.rejected_total:,} rejected) in {result.seconds:.1f} s.")
+        bar.empty()
+        st.rerun()
+    kind, message = st.session_state.get("upload_message", (None, None))
+    if kind == "error":
+        st.error(message, icon=":material/error:")
+    elif kind == "success":
+        st.success(message, icon=":material/check_circle:")
+    if dataset is not None and dataset.is_upload and st.button("Go back to the data the app was started with"):
+        source.forget_upload()
+        st.session_state.pop("upload_message", None)
+        st.rerun()
+
+if dataset is None:
+    st.stop()
+
+st.subheader("Files")
+summary = source.query("load_summary")
+st.dataframe(
+    summary.drop(columns=["entity"]),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "file_name": "File",
+        "is_present": st.column_config.CheckboxColumn("In the export"),
+        "count_read": st.column_config.NumberColumn("Rows read", format="%,d"),
+        "count_loaded": st.column_config.NumberColumn("Loaded", format="%,d"),
+        "count_rejected": st.column_config.NumberColumn("Rejected", format="%,d"),
+        "first_date": st.column_config.DateColumn("From", format="D MMM YYYY"),
+        "last_date": st.column_config.DateColumn("To", format="D MMM YYYY"),
+    },
+)
+absent = summary.loc[~summary["is_present"], "file_name"].tolist()
+if absent:
+    st.caption(f"Not in this export: {', '.join(absent)}. Pages that need them say so.")
+
+rejects = source.query("load_rejects")
+st.subheader(f"Rejected rows ({len(rejects):,})")
+if rejects.empty:
+    st.success("Every row was loaded.", icon=":material/check_circle:")
+else:
+    st.caption("These rows were not loaded. Line numbers count the header as line 1; fix the rows in the "
+               "export and load it again.")
+    ui.table_with_download(rejects, "rejected_rows.csv")
+
+warnings = source.query("load_warnings")
+if not warnings.empty:
+    st.subheader(f"Loaded with a warning ({len(warnings):,})")
+    st.caption("These rows were loaded, but a value the contract does not know was read as “other”.")
+    ui.table_with_download(warnings, "load_warnings.csv")
+
+st.subheader("Links between files")
+quality = source.query("data_quality")
+st.caption("Rows that point at a booking or session not in the export (orphans). They are loaded and "
+           "counted where they can be; complaints without a known session are left out of complaint rates.")
+ui.table_with_download(quality, "data_quality.csv")

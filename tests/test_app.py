@@ -1,0 +1,226 @@
+"""The dashboard, page by page, through Streamlit's AppTest on the bundled sample data."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from conftest import SAMPLE_DATA, booking, session, write_export
+from streamlit.testing.v1 import AppTest
+
+from queries.api import Filters
+from queries.load import load
+from queries.report import build_report
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+PAGES = {"overview": "views/overview.py", "data": "views/data.py"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches(monkeypatch):
+    """Each test starts on the sample data with nothing cached from another test."""
+    monkeypatch.delenv("PRACTICE_DATA", raising=False)
+    monkeypatch.delenv("PRACTICE_TARGETS", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture(scope="module")
+def sample():
+    """The sample data loaded directly, for expected figures computed outside the app."""
+    result = load(SAMPLE_DATA)
+    yield result.connection
+    result.connection.close()
+
+
+def open_app(page: str = "overview", **query_params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in query_params.items():
+        at.query_params[key] = value
+    at.run()
+    if page != "overview":
+        at.switch_page(PAGES[page]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def multiselect(at: AppTest, label: str):
+    return next(w for w in at.multiselect if w.label == label)
+
+
+def percent(value) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+@pytest.mark.parametrize("page, heading", [("overview", "Overview"), ("data", "Data")])
+def test_every_page_opens_on_the_sample_data(page, heading):
+    at = open_app(page)
+    assert at.title[0].value == heading
+    assert not at.error
+
+
+def test_overview_cards_equal_the_headless_report_over_all_dates(sample):
+    report = build_report(sample)
+    shown = metrics(open_app(period="all"))
+
+    assert shown["Sessions performed"] == f"{sum(report['sessions_by_body_area'].values()):,}"
+    assert shown["No-show rate"] == percent(report["no_show_rate"])
+    assert shown["Cancellation rate"] == percent(report["cancellation_rate"])
+    assert shown["6-month rebooking"] == percent(report["rebooking_6m"]["rate"])
+    assert shown["Complaints / 100"] == f"{report['complaints_per_100_sessions']:.2f}"
+    assert shown["Supplies / session"] == f"${report['consumables']['cost_per_session']:,.2f}"
+    assert shown["Sterile-tip use"] == percent(report["consumables"]["tip_compliance"])
+
+
+def test_overview_cards_equal_the_report_for_a_filtered_view(sample):
+    at = open_app(period="all")
+    location = multiselect(at, "Locations").options[0]
+    multiselect(at, "Locations").select(location).run()
+    assert not at.exception
+    shown = metrics(at)
+
+    report = build_report(sample, filters=Filters(locations=(location,)))
+    assert shown["Sessions performed"] == f"{sum(report['sessions_by_body_area'].values()):,}"
+    assert shown["No-show rate"] == percent(report["no_show_rate"])
+    assert shown["6-month rebooking"] == percent(report["rebooking_6m"]["rate"])
+    assert shown["Sterile-tip use"] == percent(report["consumables"]["tip_compliance"])
+
+
+def test_changing_a_filter_changes_the_figures():
+    at = open_app(period="all")
+    before = metrics(at)
+    multiselect(at, "Body areas").select("face").run()
+    after = metrics(at)
+    assert after["Sessions performed"] != before["Sessions performed"]
+    assert at.query_params["body_area"] in ("face", ["face"])  # AppTest shows one value unlisted
+
+
+def test_a_filter_matching_nothing_shows_the_empty_state(sample):
+    # A practitioner together with a location they never work at.
+    pairs = sample.execute("""
+        select l.location, p.practitioner
+        from (select distinct location from fct_sessions) l, (select distinct practitioner from fct_sessions) p
+        where not exists (select 1 from fct_bookings b where b.location = l.location and b.practitioner = p.practitioner)
+          and not exists (select 1 from fct_sessions s where s.location = l.location and s.practitioner = p.practitioner)
+        limit 1
+    """).fetchone()
+    assert pairs, "the sample data should have a practitioner who never works at some location"
+    at = open_app(period="all", location=pairs[0], practitioner=pairs[1])
+    assert any("No sessions or bookings match these filters" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+
+
+def test_a_url_reproduces_the_filtered_view():
+    by_widget = open_app(period="last_90_days")
+    multiselect(by_widget, "Body areas").select("neck").run()
+    url = dict(by_widget.query_params)
+
+    by_link = open_app(**url)
+    assert multiselect(by_link, "Body areas").value == ["neck"]
+    assert by_link.selectbox[0].value == "last_90_days"
+    assert metrics(by_link) == metrics(by_widget)
+
+
+def test_garbage_in_the_url_is_ignored_with_a_notice():
+    at = open_app(period="forever", location=["Atlantis"], body_area="elbow", **{"from": "yesterday"})
+    notices = " ".join(w.value for w in at.warning)
+    assert "forever" in notices and "Atlantis" in notices and "elbow" in notices
+    assert at.selectbox[0].value == "last_12_months"
+    assert multiselect(at, "Locations").value == []
+    assert metrics(at)["Sessions performed"] != "0"
+
+
+def test_custom_dates_in_the_url_are_used():
+    at = open_app(period="custom", **{"from": "2025-01-01", "to": "2025-03-31"})
+    assert "01 Jan 2025 – 31 Mar 2025" in at.caption[0].value
+
+
+def test_targets_are_shown_on_the_cards(tmp_path, monkeypatch):
+    targets = tmp_path / "targets.toml"
+    targets.write_text("rebooking_rate = { min = 0.99 }\nno_show_rate = { max = 0.5 }\n")
+    monkeypatch.setenv("PRACTICE_TARGETS", str(targets))
+    captions = " ".join(c.value for c in open_app(period="all").caption)
+    assert "off target (≥ 99.0%)" in captions
+    assert "on target (≤ 50.0%)" in captions
+
+
+# --- Data page -----------------------------------------------------------------------------------
+
+def upload(at: AppTest, files: dict[str, bytes]) -> AppTest:
+    at.file_uploader[0].set_value([(name, data, "text/csv") for name, data in files.items()]).run()
+    next(b for b in at.button if b.label == "Load these files").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def files_table(at: AppTest):
+    return at.dataframe[0].value.set_index("file_name")
+
+
+def csv_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.glob("*.csv")}
+
+
+def test_data_page_shows_what_the_sample_data_loaded(sample):
+    at = open_app("data")
+    table = files_table(at)
+    expected = sample.execute("select file_name, count_read, count_loaded from load_files").fetchall()
+    for file_name, read, loaded in expected:
+        assert table.loc[file_name, "count_read"] == read
+        assert table.loc[file_name, "count_loaded"] == loaded
+
+
+def test_uploading_a_messy_export_shows_its_counts_and_rejects(tmp_path):
+    folder = write_export(
+        tmp_path / "messy",
+        bookings=[booking("B1", "P1", "2025-01-10"), booking("B2", "P2", "2025-01-11", status="Pending"),
+                  booking("B1", "P3", "2025-01-12")],
+        sessions=[session("S1", "P1", "2025-01-10"), session("S2", "P1", "not a date")],
+    )
+    at = upload(open_app("data"), csv_bytes(folder))
+    assert any("Loaded 2 rows (3 rejected)" in s.value for s in at.success)
+    table = files_table(at)
+    assert (table.loc["bookings.csv", "count_read"], table.loc["bookings.csv", "count_loaded"],
+            table.loc["bookings.csv", "count_rejected"]) == (3, 1, 2)
+    assert (table.loc["sessions.csv", "count_read"], table.loc["sessions.csv", "count_rejected"]) == (2, 1)
+    rejects = at.dataframe[1].value
+    assert rejects.to_dict("records") == [
+        {"File": "bookings.csv", "Line": 3, "Column": "status", "Reason": "unknown value 'Pending'"},
+        {"File": "bookings.csv", "Line": 4, "Column": "booking_id",
+         "Reason": "duplicate booking_id, first on line 2"},
+        {"File": "sessions.csv", "Line": 3, "Column": "performed_at", "Reason": "not a date/time: 'not a date'"},
+    ]
+    download = next(d for d in at.get("download_button") if d.proto.label == "Download CSV")
+    assert download is not None
+
+    # The overview now shows the upload, not the sample data (caches follow the data).
+    at.switch_page(PAGES["overview"]).run()
+    at.selectbox[0].set_value("all").run()
+    assert metrics(at)["Sessions performed"] == "1"
+
+
+def test_uploading_a_broken_export_keeps_the_data_loaded_before(tmp_path):
+    at = open_app("data")
+    before = files_table(at)
+    broken = io.StringIO("booking_id,patient_id,booked_at\nB1,P1,2025-01-01\n").getvalue().encode()
+    at = upload(at, {"bookings.csv": broken, "sessions.csv": b"session_id\nS1\n"})
+    errors = " ".join(e.value for e in at.error)
+    assert "Nothing was changed" in errors and "bookings.csv" in errors and "appointment_at" in errors
+    assert files_table(at).equals(before)
+
+
+def test_the_app_started_on_a_missing_folder_says_so_and_offers_the_data_page(monkeypatch, tmp_path):
+    monkeypatch.setenv("PRACTICE_DATA", str(tmp_path / "nowhere"))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert "could not be loaded" in at.error[0].value
+    assert at.title[0].value == "Data"

@@ -1,0 +1,114 @@
+"""The running app in a real browser: `streamlit run` on a free port, Debian's Chromium
+driven by Playwright. Figures are checked with AppTest (test_app.py); this checks
+that each page renders, navigates and shows no exception, and saves a screenshot
+of each to tests/artifacts/ for a person to look at."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+
+pytestmark = pytest.mark.browser
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI") == "true":
+        raise RuntimeError("CI=true but Chromium is not installed: .ci/run must apt-get install chromium")
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium); the browser test needs it",
+                allow_module_level=True)
+
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env={k: v for k, v in os.environ.items() if k not in ("PRACTICE_DATA", "PRACTICE_TARGETS")},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail(f"streamlit did not start:\n{server.stdout.read().decode(errors='replace')}")
+        time.sleep(0.3)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def wait_until_rendered(page) -> None:
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+    page.wait_for_function("!document.querySelector(\"[data-testid='stSkeleton']\")", timeout=30_000)
+
+
+@pytest.mark.parametrize("path, heading, expects", [
+    ("", "Overview", {"stMetric": 10, "stPlotlyChart": 1, "stDataFrame": 2}),
+    ("data", "Data", {"stDataFrame": 2, "stDownloadButton": 1}),
+    ("?period=all&body_area=face", "Overview", {"stMetric": 10, "stPlotlyChart": 1}),
+])
+def test_page_renders_in_a_real_browser(app_url, browser, path, heading, expects):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{app_url}/{path}")
+    wait_until_rendered(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.locator("h1").first.inner_text().strip() == heading
+    for test_id, at_least in expects.items():
+        assert page.locator(f"[data-testid='{test_id}']").count() >= at_least, test_id
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    name = (path.split("?")[0] or "overview") + ("_filtered" if "?" in path else "")
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.close()
+
+
+def test_sidebar_navigation_reaches_every_page(app_url, browser):
+    page = browser.new_page()
+    page.goto(app_url)
+    wait_until_rendered(page)
+    links = page.locator("[data-testid='stSidebarNavLink']")
+    # The link text starts with the icon's ligature name (`dashboard`); the title is its last line.
+    titles = [links.nth(i).inner_text().strip().splitlines()[-1] for i in range(links.count())]
+    assert titles == ["Overview", "Data"]
+    links.nth(1).click()
+    page.wait_for_url(f"{app_url}/data")
+    wait_until_rendered(page)
+    assert page.locator("h1").first.inner_text().strip() == "Data"
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
