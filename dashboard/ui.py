@@ -28,7 +28,8 @@ def fmt_change(current, previous, unit: str) -> str | None:
     if unit == "rate":
         return f"{change * 100:+.1f} pts"
     if unit == "money":
-        return f"{'+' if change >= 0 else '-'}${abs(change):,.2f}"
+        return f"{'+' if change >= 0 else '-'}${abs(change):,.2f}" if abs(change) < 1000 else \
+            f"{'+' if change >= 0 else '-'}${abs(change):,.0f}"
     if unit == "per_100":
         return f"{change:+.2f}"
     return f"{change:+,.0f}"
@@ -63,9 +64,22 @@ def empty_state(message: str) -> None:
     st.info(f"{message} Widen the period or clear some filters in the sidebar.", icon="🔎")
 
 
-def table_with_download(df, file_name: str, *, dimension_title: str | None = None, **column_config) -> None:
+# Number formats by the readable column name (labels.COLUMNS) a table shows.
+NUMBER_FORMATS = {
+    "Revenue ($)": "$%,.0f",
+    "Cost ($)": "$%,.2f",
+    "Sessions": "%,d",
+    "Bookings": "%,d",
+    "Complaints": "%,d",
+    "Rows": "%,d",
+}
+
+
+def table_with_download(df, file_name: str, *, dimension_title: str | None = None) -> None:
     """A readable table and, beside it, the same rows as CSV."""
     shown = labels.frame(df, dimension_title)
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=column_config or None)
+    config = {name: st.column_config.NumberColumn(name, format=fmt_)
+              for name, fmt_ in NUMBER_FORMATS.items() if name in shown.columns}
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config or None)
     st.download_button("Download CSV", shown.to_csv(index=False).encode("utf-8"), file_name=file_name,
                        mime="text/csv", key=f"download_{file_name}", icon=":material/download:")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -224,3 +226,40 @@ def test_the_app_started_on_a_missing_folder_says_so_and_offers_the_data_page(mo
     assert not at.exception
     assert "could not be loaded" in at.error[0].value
     assert at.title[0].value == "Data"
+
+
+# --- Where the data comes from -------------------------------------------------------------------
+
+def test_the_app_opens_a_database_file_and_follows_its_rebuild(tmp_path, monkeypatch):
+    db = tmp_path / "clinic.duckdb"
+    first = write_export(tmp_path / "first", bookings=[booking("B1", "P1", "2025-01-10")],
+                         sessions=[session("S1", "P1", "2025-01-10")])
+    load(first, db).connection.close()
+    monkeypatch.setenv("PRACTICE_DATA", str(db))
+    at = open_app(period="all")
+    assert metrics(at)["Sessions performed"] == "1"
+
+    second = write_export(tmp_path / "second", bookings=[booking("B1", "P1", "2025-01-10")],
+                          sessions=[session("S1", "P1", "2025-01-10"), session("S2", "P1", "2025-01-10",
+                                                                                body_area="neck")])
+    load(second, db).connection.close()
+    os.utime(db, ns=(db.stat().st_atime_ns, db.stat().st_mtime_ns + 1_000_000_000))  # a clock tick later
+    at.run()
+    assert metrics(at)["Sessions performed"] == "2"
+
+
+def test_data_is_chosen_by_the_command_line_before_the_environment(tmp_path, monkeypatch):
+    from dashboard import source
+
+    monkeypatch.setenv("PRACTICE_DATA", str(tmp_path / "from_env"))
+    monkeypatch.setattr(sys, "argv", ["app.py", "--data", str(tmp_path / "from_cli")])
+    assert source.startup_path() == (tmp_path / "from_cli").resolve()
+    monkeypatch.setattr(sys, "argv", ["app.py"])
+    assert source.startup_path() == (tmp_path / "from_env").resolve()
+    monkeypatch.delenv("PRACTICE_DATA")
+    assert source.startup_path() == SAMPLE_DATA
+
+
+def test_the_sample_targets_file_is_shown_by_default():
+    captions = " ".join(c.value for c in open_app(period="all").caption)
+    assert "target (≥ 60.0%)" in captions

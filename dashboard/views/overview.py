@@ -1,6 +1,8 @@
 """Owner overview: the period's KPIs against the period before, the monthly
 trend, and the top treatments and locations."""
 
+from datetime import timedelta
+
 import streamlit as st
 
 from dashboard import charts, filters, source, ui
@@ -50,7 +52,8 @@ st.plotly_chart(
     charts.sessions_and_revenue(monthly, "Sessions and revenue per month"),
     key="monthly_trend",
 )
-if view.as_of.day != 1 and not monthly.empty and monthly["month"].iloc[-1].month == view.as_of.month:
+if (view.as_of + timedelta(days=1)).day != 1 and not monthly.empty \
+        and monthly["month"].iloc[-1].month == view.as_of.month:
     st.caption(f"The last month runs only to {view.as_of:%d %b %Y}.")
 
 left, right = st.columns(2)
@@ -58,5 +61,4 @@ for column, dimension, title in ((left, "treatment", "Treatment"), (right, "loca
     with column:
         st.subheader(f"Top 5 by {title.lower()}")
         top = source.query("sessions_by_dimension", view.filters, view.as_of, dimension=dimension).head(5)
-        ui.table_with_download(top, f"top_{dimension}s.csv", dimension_title=title,
-                               revenue=st.column_config.NumberColumn("Revenue ($)", format="$%,.0f"))
+        ui.table_with_download(top, f"top_{dimension}s.csv", dimension_title=title)
