@@ -112,3 +112,25 @@ def test_sidebar_navigation_reaches_every_page(app_url, browser):
     assert page.locator("h1").first.inner_text().strip() == "Data"
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()
+
+
+def test_uploading_exports_in_the_browser_replaces_the_figures(app_url, browser, tmp_path):
+    from conftest import booking, session, write_export
+
+    folder = write_export(tmp_path / "upload",
+                          bookings=[booking("B1", "P1", "2025-01-10"), booking("B2", "P2", "2025-01-11",
+                                                                               status="Pending")],
+                          sessions=[session("S1", "P1", "2025-01-10")])
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{app_url}/data")
+    wait_until_rendered(page)
+    page.get_by_text("Load your own exports").click()
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
+        [str(folder / "bookings.csv"), str(folder / "sessions.csv")])
+    page.get_by_role("button", name="Load these files").click()
+    page.get_by_text("Loaded 2 rows (1 rejected)").wait_for(timeout=30_000)
+    wait_until_rendered(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.get_by_text("Rejected rows (1)").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "data_after_upload.png"), full_page=True)
+    page.close()

@@ -1,9 +1,13 @@
 -- Filters every page shares. `allowed` null means no filter; an empty list matches nothing.
 create or replace macro matches(value, allowed) as (allowed is null or list_contains(allowed, value));
 
-create or replace macro filtered_sessions(locations, practitioners, treatments, body_areas, concerns) as table
+-- Sessions performed in the period [start_date, end_date] and on or before as_of (SPEC §2.1).
+create or replace macro sessions_in_period(start_date, end_date, as_of,
+                                           locations, practitioners, treatments, body_areas, concerns) as table
     select * from fct_sessions
-    where matches(location, locations)
+    where session_date between start_date and end_date
+      and session_date <= as_of
+      and matches(location, locations)
       and matches(practitioner, practitioners)
       and matches(treatment, treatments)
       and matches(body_area, body_areas)
@@ -27,9 +31,13 @@ create or replace macro filtered_complaints(locations, practitioners, treatments
       and matches(body_area, body_areas)
       and matches(concern, concerns);
 
-create or replace macro filtered_consumables(locations, practitioners, treatments, body_areas, concerns) as table
+-- Consumables used in sessions performed in the period, on or before as_of (SPEC §2.5).
+create or replace macro consumables_in_period(start_date, end_date, as_of,
+                                              locations, practitioners, treatments, body_areas, concerns) as table
     select * from fct_consumables
-    where matches(location, locations)
+    where session_date between start_date and end_date
+      and session_date <= as_of
+      and matches(location, locations)
       and matches(practitioner, practitioners)
       and matches(treatment, treatments)
       and matches(body_area, body_areas)

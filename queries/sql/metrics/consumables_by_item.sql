@@ -3,9 +3,7 @@
 with
 
 consumables as (
-    select * from filtered_consumables($locations, $practitioners, $treatments, $body_areas, $concerns)
-    where session_date between $start and $end
-      and session_date <= $as_of
+    select * from consumables_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
 ),
 
 final as (

@@ -3,9 +3,7 @@
 with
 
 sessions as (
-    select * from filtered_sessions($locations, $practitioners, $treatments, $body_areas, $concerns)
-    where session_date between $start and $end
-      and session_date <= $as_of
+    select * from sessions_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
 ),
 
 labelled as (

@@ -61,3 +61,12 @@ create or replace macro enum_values(entity_name, column_label) as
 -- A record the CSV reader could not map onto the header (too many fields).
 create or replace macro check_structure(parse_error) as
     case when parse_error is not null then failed(null, parse_error) end;
+
+-- Second and later rows with an id are rejected (SPEC §1). A row rejected for
+-- another reason does not claim its id: the first *loadable* row keeps it.
+create or replace macro first_loadable_line(id, line, failed_check) as
+    min(line) filter (where failed_check is null) over (partition by id);
+
+create or replace macro check_duplicate(line, first_line, column_name) as
+    case when line > first_line
+        then failed(column_name, 'duplicate ' || column_name || ', first on line ' || first_line) end;

@@ -43,24 +43,15 @@ typed as (
     from checked
 ),
 
--- Second and later rows with an id already loaded are rejected (SPEC §1).
 deduplicated as (
-    select
-        *,
-        min(source_line) filter (where failed_check is null)
-            over (partition by booking_id) as first_line_of_id
+    select *, first_loadable_line(booking_id, source_line, failed_check) as first_line_of_id
     from typed
 ),
 
 final as (
     select
         * exclude (failed_check, first_line_of_id, warning),
-        coalesce(
-            failed_check,
-            case when source_line > first_line_of_id
-                then failed('booking_id', 'duplicate booking_id, first on line ' || first_line_of_id)
-            end
-        ) as rejected,
+        coalesce(failed_check, check_duplicate(source_line, first_line_of_id, 'booking_id')) as rejected,
         warning
     from deduplicated
 )

@@ -36,22 +36,14 @@ typed as (
 ),
 
 deduplicated as (
-    select
-        *,
-        min(source_line) filter (where failed_check is null)
-            over (partition by complaint_id) as first_line_of_id
+    select *, first_loadable_line(complaint_id, source_line, failed_check) as first_line_of_id
     from typed
 ),
 
 final as (
     select
         * exclude (failed_check, first_line_of_id),
-        coalesce(
-            failed_check,
-            case when source_line > first_line_of_id
-                then failed('complaint_id', 'duplicate complaint_id, first on line ' || first_line_of_id)
-            end
-        ) as rejected,
+        coalesce(failed_check, check_duplicate(source_line, first_line_of_id, 'complaint_id')) as rejected,
         null::struct(column_name varchar, reason varchar) as warning
     from deduplicated
 )

@@ -46,22 +46,14 @@ typed as (
 ),
 
 deduplicated as (
-    select
-        *,
-        min(source_line) filter (where failed_check is null)
-            over (partition by session_id) as first_line_of_id
+    select *, first_loadable_line(session_id, source_line, failed_check) as first_line_of_id
     from typed
 ),
 
 final as (
     select
         * exclude (failed_check, first_line_of_id),
-        coalesce(
-            failed_check,
-            case when source_line > first_line_of_id
-                then failed('session_id', 'duplicate session_id, first on line ' || first_line_of_id)
-            end
-        ) as rejected,
+        coalesce(failed_check, check_duplicate(source_line, first_line_of_id, 'session_id')) as rejected,
         null::struct(column_name varchar, reason varchar) as warning
     from deduplicated
 )
