@@ -31,17 +31,14 @@ create or replace macro filtered_complaints(locations, practitioners, treatments
       and matches(body_area, body_areas)
       and matches(concern, concerns);
 
--- Consumables used in sessions performed in the period, on or before as_of (SPEC §2.5).
+-- Consumables used in the sessions sessions_in_period selects (SPEC §2.5).
 create or replace macro consumables_in_period(start_date, end_date, as_of,
                                               locations, practitioners, treatments, body_areas, concerns) as table
     select * from fct_consumables
-    where session_date between start_date and end_date
-      and session_date <= as_of
-      and matches(location, locations)
-      and matches(practitioner, practitioners)
-      and matches(treatment, treatments)
-      and matches(body_area, body_areas)
-      and matches(concern, concerns);
+    where session_id in (
+        select session_id from sessions_in_period(start_date, end_date, as_of,
+                                                  locations, practitioners, treatments, body_areas, concerns)
+    );
 
 -- Complaints per loaded session, as known on as_of (reported on or before it).
 create or replace macro session_complaints(as_of) as table
