@@ -86,12 +86,16 @@ def _from_url(options: dict[str, list[str]], first: date, as_of: date) -> list[s
         notices.append(f"period={preset!r} is not a known period; showing {PRESETS[DEFAULT_PRESET]}.")
         preset = DEFAULT_PRESET
     start, end = _parse_date(params.get("from")), _parse_date(params.get("to"))
-    if preset == "custom" and (start is None or end is None or start > end):
-        notices.append("The custom dates in the link are not valid; showing all dates.")
-        preset = "all"
-    st.session_state["filter_period"] = preset
     if preset == "custom":
-        st.session_state["filter_dates"] = (max(start, first), min(end, as_of))
+        if start is not None and end is not None:
+            start, end = max(start, first), min(end, as_of)
+        if start is None or end is None or start > end:
+            notices.append(f"The custom dates in the link are not valid dates between {first:%d %b %Y} and "
+                           f"{as_of:%d %b %Y}; showing all dates.")
+            preset = "all"
+        else:
+            st.session_state["filter_dates"] = (start, end)
+    st.session_state["filter_period"] = preset
     for name, (param, label) in LISTS.items():
         wanted = params.get_all(param)
         kept = [v for v in wanted if v in options[name]]
@@ -128,7 +132,9 @@ def sidebar() -> View:
         preset = st.selectbox("Period", list(PRESETS), format_func=PRESETS.get, key="filter_period",
                               help=f"Periods end on the export's date, {as_of:%d %b %Y}, not today.")
         if preset == "custom":
-            st.session_state.setdefault("filter_dates", (max(first, as_of - timedelta(days=89)), as_of))
+            # Keep the picked range inside the data (it may come from an earlier upload).
+            picked = st.session_state.get("filter_dates") or (as_of - timedelta(days=89), as_of)
+            st.session_state["filter_dates"] = tuple(min(max(d, first), as_of) for d in picked)
             picked = st.date_input("From – to", key="filter_dates", min_value=first, max_value=as_of,
                                    format="YYYY-MM-DD")
             start, end = (picked + (picked[-1],) * 2)[:2] if picked else (first, as_of)

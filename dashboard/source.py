@@ -84,6 +84,10 @@ def load_upload(files: list, progress: Progress | None = None) -> LoadResult:
         for uploaded in files:
             (folder / Path(uploaded.name).name).write_bytes(uploaded.getvalue())
         result = load(folder, progress=progress)
+    except LoadError as exc:
+        # The temporary folder's name means nothing to the person who uploaded.
+        raise LoadError(str(exc).replace(f" in {folder}", " among the uploaded files")
+                        .replace(str(folder), "the upload")) from exc
     finally:
         # The exports hold patient data: nothing of them stays on disk.
         shutil.rmtree(folder, ignore_errors=True)

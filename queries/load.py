@@ -450,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
     for line in _format_counts(result.files):
         print(line)
     print(f"built {args.db} in {result.seconds:.1f} s")
+    warned = result.connection.execute("select count(*) from load_warnings").fetchone()[0]
+    if warned:
+        print(f"{warned:,} rows loaded with a value read as 'other': see table load_warnings")
     if result.rejected_total:
         print(f"{result.rejected_total:,} rejected rows: see table load_rejects in {args.db} "
               f"(duckdb -readonly {args.db} \"from load_rejects\")")

@@ -263,3 +263,23 @@ def test_data_is_chosen_by_the_command_line_before_the_environment(tmp_path, mon
 def test_the_sample_targets_file_is_shown_by_default():
     captions = " ".join(c.value for c in open_app(period="all").caption)
     assert "target (≥ 60.0%)" in captions
+
+
+def test_custom_dates_outside_the_data_are_ignored_with_a_notice():
+    at = open_app(period="custom", **{"from": "2031-01-01", "to": "2031-02-01"})
+    assert any("custom dates in the link are not valid" in w.value for w in at.warning)
+    assert at.selectbox[0].value == "all"
+
+
+def test_a_treatment_with_bookings_but_no_sessions_has_no_trend_chart_but_no_error():
+    at = open_app(period="all", treatment="Consultation")
+    assert metrics(at)["Sessions performed"] == "0"
+    assert any("no monthly trend" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+
+
+def test_an_upload_without_the_required_files_names_them_not_a_temporary_folder():
+    at = upload(open_app("data"), {"Appointments.csv": b"booking_id\nB1\n"})
+    error = at.error[0].value
+    assert "bookings.csv: required file not found among the uploaded files" in error
+    assert "/tmp" not in error

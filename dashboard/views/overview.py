@@ -48,17 +48,19 @@ for row in (KPIS[:5], KPIS[5:]):
                             targets.get(kpi.key), notes.get(kpi.key))
 
 monthly = source.query("monthly_summary", view.filters, view.as_of)
-st.plotly_chart(
-    charts.sessions_and_revenue(monthly, "Sessions and revenue per month"),
-    key="monthly_trend",
-)
-if (view.as_of + timedelta(days=1)).day != 1 and not monthly.empty \
-        and monthly["month"].iloc[-1].month == view.as_of.month:
-    st.caption(f"The last month runs only to {view.as_of:%d %b %Y}.")
+if monthly.empty:
+    ui.empty_state("No sessions were performed with these filters, so there is no monthly trend.")
+else:
+    st.plotly_chart(charts.sessions_and_revenue(monthly, "Sessions and revenue per month"), key="monthly_trend")
+    if (view.as_of + timedelta(days=1)).day != 1 and monthly["month"].iloc[-1].month == view.as_of.month:
+        st.caption(f"The last month runs only to {view.as_of:%d %b %Y}.")
 
 left, right = st.columns(2)
 for column, dimension, title in ((left, "treatment", "Treatment"), (right, "location", "Location")):
     with column:
         st.subheader(f"Top 5 by {title.lower()}")
         top = source.query("sessions_by_dimension", view.filters, view.as_of, dimension=dimension).head(5)
-        ui.table_with_download(top, f"top_{dimension}s.csv", dimension_title=title)
+        if top.empty:
+            st.caption("No sessions.")
+        else:
+            ui.table_with_download(top, f"top_{dimension}s.csv", dimension_title=title)
