@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -52,6 +53,36 @@ def _peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
     return peak / MIB if sys.platform == "darwin" else peak / 1024
 
 
+def _current_rss_mib() -> float | None:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MIB
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class _RssSampler(threading.Thread):
+    """Samples this process's current RSS every `interval` seconds: shows which load phase holds the memory."""
+
+    def __init__(self, began: float, interval: float = 0.2):
+        super().__init__(daemon=True)
+        self.began = began
+        self.interval = interval
+        self.samples: list[tuple[float, float]] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.interval):
+            rss = _current_rss_mib()
+            if rss is not None:
+                self.samples.append((time.perf_counter() - self.began, rss))
+
+    def stop(self) -> list[tuple[float, float]]:
+        self.done.set()
+        self.join()
+        return self.samples
+
+
 def _generate_timed(out_dir: str, patients: int) -> dict:
     """Runs in a child process, so the generator's memory is not counted in the load's peak RSS."""
     began = time.perf_counter()
@@ -69,7 +100,7 @@ def _timed(fn: Callable[[], object], runs: int) -> tuple[object, list[float]]:
     return value, seconds
 
 
-def _phases(events: list[tuple[float, float, str]], total: float) -> dict:
+def _phases(events: list[tuple[float, float, str]], total: float, rss: list[tuple[float, float]]) -> dict:
     """Split the load's wall time using the progress messages (seconds since load() was called).
 
     The loader reports "Reading <file>" after every chunk and at the end of each file, then
@@ -95,6 +126,10 @@ def _phases(events: list[tuple[float, float, str]], total: float) -> dict:
     for i, message in enumerate(building):
         ends = first[building[i + 1]] if i + 1 < len(building) else loaded_at
         by_model[message.removeprefix("Building ")] = ends - first[message]
+
+    def peak(start: float, end: float) -> float | None:
+        return max((mib for at, mib in rss if start <= at <= end), default=None)
+
     return {
         "read_raw_seconds": read_end,  # from the call: inspect (header + UTF-8 probe) and the csv-module read
         "build_seconds": loaded_at - read_end,  # staging and mart SQL
@@ -102,6 +137,9 @@ def _phases(events: list[tuple[float, float, str]], total: float) -> dict:
         "read_by_file_seconds": by_file,
         "build_by_model_seconds": by_model,
         "first_progress_at_seconds": events[0][0],
+        "read_peak_rss_mib": peak(0.0, read_end),  # sampled current RSS, not ru_maxrss
+        "build_peak_rss_mib": peak(read_end, loaded_at),
+        "finish_peak_rss_mib": peak(loaded_at, total),
     }
 
 
@@ -196,9 +234,14 @@ class Benchmark:
         events: list[tuple[float, float, str]] = []
         self.note(f"loading into {self.db_path}")
         began = time.perf_counter()
-        loaded = load(self.csv_dir, self.db_path,
-                      progress=lambda fraction, message: events.append((time.perf_counter() - began, fraction, message)))
-        seconds = time.perf_counter() - began
+        sampler = _RssSampler(began)
+        sampler.start()
+        try:
+            loaded = load(self.csv_dir, self.db_path,
+                          progress=lambda fraction, message: events.append((time.perf_counter() - began, fraction, message)))
+            seconds = time.perf_counter() - began
+        finally:
+            rss = sampler.stop()
         peak_after_load = _peak_rss_mib()
         loaded.connection.close()
         rows_read = sum(f["read"] for f in loaded.files.values())
@@ -211,7 +254,7 @@ class Benchmark:
             "sessions_per_second": loaded.files["sessions"]["read"] / seconds,
             "peak_rss_mib": peak_after_load,
             "db_mib": self.db_path.stat().st_size / MIB,
-            "phases": _phases(events, seconds),
+            "phases": _phases(events, seconds, rss),
         }
         self.note(f"loaded {rows_read:,} rows in {seconds:.1f} s")
         if self.over_budget("reopen and queries"):
@@ -305,6 +348,9 @@ def format_text(r: dict) -> str:
         ]
         if "read_raw_seconds" in p:
             share = 100 / ld["seconds"]
+            rows.append(("  sampled RSS peak (MiB): read, build, finish",
+                         ", ".join("-" if p[k] is None else f"{p[k]:.0f}"
+                                   for k in ("read_peak_rss_mib", "build_peak_rss_mib", "finish_peak_rss_mib"))))
             rows += [
                 ("  read raw CSV (csv module -> DuckDB)",
                  f"{p['read_raw_seconds']:.1f} s ({p['read_raw_seconds'] * share:.0f}%)"),

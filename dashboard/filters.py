@@ -137,7 +137,8 @@ def sidebar() -> View:
             st.session_state["filter_dates"] = tuple(min(max(d, first), as_of) for d in picked)
             picked = st.date_input("From – to", key="filter_dates", min_value=first, max_value=as_of,
                                    format="YYYY-MM-DD")
-            start, end = (picked + (picked[-1],) * 2)[:2] if picked else (first, as_of)
+            # While the second date is being picked the widget holds one date.
+            start, end = (picked[0], picked[-1]) if picked else (first, as_of)
             is_partial = False
         else:
             start, end, is_partial = preset_period(preset, as_of, first)
