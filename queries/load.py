@@ -131,15 +131,28 @@ def _find_file(folder: Path, entity: Entity, column_map: dict) -> Path | None:
     return None
 
 
+def _encoding(path: Path) -> str:
+    """UTF-16 when it says so (Excel's "Unicode text"), else UTF-8 (BOM or not), else Windows-1252."""
+    with path.open("rb") as raw:
+        start = raw.read(4)
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if start.startswith(b"PK\x03\x04"):
+        raise LoadError(f"{path.name}: this is a spreadsheet workbook (.xlsx), not a CSV; "
+                        "save it as CSV (comma delimited) and load that")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            with path.open(encoding=encoding, newline="") as probe:
+                for _ in iter(lambda: probe.read(1 << 20), ""):
+                    pass
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise LoadError(f"{path.name}: not a text file in UTF-8, UTF-16 or Windows-1252; export it again as CSV")
+
+
 def _open_text(path: Path):
-    """UTF-8 (with or without BOM); a file that is not UTF-8 is read as Windows-1252."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as probe:
-            for _ in iter(lambda: probe.read(1 << 20), ""):
-                pass
-        return path.open(encoding="utf-8-sig", newline="")
-    except UnicodeDecodeError:
-        return path.open(encoding="cp1252", newline="")
+    return path.open(encoding=_encoding(path), newline="")
 
 
 def _header_names(entity: Entity, header: list[str], renames: dict[str, str], file_name: str) -> list[str]:
@@ -150,7 +163,9 @@ def _header_names(entity: Entity, header: list[str], renames: dict[str, str], fi
         name = normalise_name(text)
         name = theirs_to_ours.get(name, name) or f"column_{position}"
         if name in names:
-            raise LoadError(f"{file_name}: two columns both mean '{name}' (column {position}: '{text.strip()}')")
+            if name in entity.column_names:
+                raise LoadError(f"{file_name}: two columns both mean '{name}' (column {position}: '{text.strip()}')")
+            name = f"{name}_{position}"  # a repeated extra column is kept, under another name
         names.append(name)
     return names
 
@@ -173,10 +188,17 @@ def inspect(folder: Path, column_map_path: Path | None = None) -> dict[str, Sour
                 raise LoadError(f"{mapped}: required file not found in {folder} (the column map names it as {entity.file_name})"
                                 if mapped else f"{entity.file_name}: required file not found in {folder}")
             continue
-        with _open_text(path) as handle:
-            header = next(_csv_reader(handle), None)
+        try:
+            with _open_text(path) as handle:
+                header = next(_csv_reader(handle), None)
+        except csv.Error as exc:
+            raise LoadError(f"{path.name}: cannot read the header: {exc}") from exc
         if not header or not any(h.strip() for h in header):
             raise LoadError(f"{path.name}: the file is empty; expected a header row")
+        if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+            separator = "semicolons" if ";" in header[0] else "tabs"
+            raise LoadError(f"{path.name}: the columns are separated by {separator}, not commas; "
+                            "export it again as CSV (comma delimited)")
         renames = column_map.get("columns", {}).get(entity.name, {})
         names = _header_names(entity, header, renames, path.name)
         missing = [c for c in entity.required_columns if c not in names]
@@ -187,6 +209,10 @@ def inspect(folder: Path, column_map_path: Path | None = None) -> dict[str, Sour
         source.columns = names
         source.extra_columns = [n for n in names if n not in entity.column_names]
     return sources
+
+
+# A clinic's notes can be long; the csv module's default cap (128 KiB per field) would stop the load.
+csv.field_size_limit(16 * 1024 * 1024)
 
 
 def _csv_reader(lines: Iterable[str]):
@@ -368,12 +394,15 @@ def load(
         con = duckdb.connect(":memory:")
         try:
             _build(con, sources, reporter, label)
-        except BaseException:
+        except BaseException as exc:
             con.close()
+            if isinstance(exc, duckdb.Error | OSError):
+                raise LoadError(f"{folder.name}: could not be loaded: {exc}") from exc
             raise
         return LoadResult(con, uuid.uuid4().hex, _file_counts(con), clock() - started)
 
     target = Path(db_path)
+    _check_target(target)
     building = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.building")
     try:
         con = duckdb.connect(str(building))
@@ -383,11 +412,37 @@ def load(
         finally:
             con.close()
         os.replace(building, target)
+    except (duckdb.Error, OSError) as exc:
+        raise LoadError(f"{target.name}: could not build the database: {exc}") from exc
     finally:
         for leftover in (building, building.with_name(building.name + ".wal")):
             leftover.unlink(missing_ok=True)
     con = open_database(target)
     return LoadResult(con, f"{target}:{target.stat().st_mtime_ns}", counts, clock() - started)
+
+
+def _check_target(target: Path) -> None:
+    """Refuse a --db that would fail late or replace something that is not ours."""
+    if target.is_dir():
+        raise LoadError(f"{target}: is a folder; name a database file such as clinic.duckdb")
+    if not target.parent.is_dir():
+        raise LoadError(f"{target}: the folder {target.parent} does not exist")
+    if target.exists() and not _is_built_by_us(target):
+        raise LoadError(f"{target}: exists and is not a database built by python -m queries.load; "
+                        "not replacing it")
+
+
+def _is_built_by_us(path: Path) -> bool:
+    """A DuckDB file with our load_info table (any schema version: an old build may be replaced)."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("attach ? as candidate (read_only)", [str(path)])
+        return con.execute("select count(*) from duckdb_tables() where database_name = 'candidate' "
+                           "and table_name = 'load_info'").fetchone()[0] == 1
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
 
 
 def open_database(db_path: str | os.PathLike) -> duckdb.DuckDBPyConnection:

@@ -144,7 +144,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     report = build_report(con, args.as_of)
-    print(json.dumps(report, indent=2) if args.format == "json" else format_text(report))
+    try:
+        print(json.dumps(report, indent=2) if args.format == "json" else format_text(report))
+    except BrokenPipeError:  # `| head` closed the pipe: not an error of ours
+        sys.stderr.close()
     return 0
 
 

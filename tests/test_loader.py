@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from queries.contract import ENTITIES
 from queries.load import LoadError, load, open_database
 from tests.conftest import ROOT, booking, complaint, consumable, session, write_export
 
@@ -649,3 +650,87 @@ def test_cli_report_exits_2_on_a_missing_folder(tmp_path):
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.strip().splitlines() == [f"error: {tmp_path / 'nowhere'}: not a folder of CSV exports"]
+
+
+# --- Files that are not what they claim, and odd headers ------------------------
+
+BOOKINGS_HEADER = "booking_id,patient_id,booked_at,appointment_at,treatment,status"
+SESSIONS_CSV = b"session_id,patient_id,performed_at,treatment,body_area\nS1,P1,2025-01-10,Micro-needling,face\n"
+
+
+@pytest.mark.parametrize("bookings, message", [
+    pytest.param(b"PK\x03\x04 a zip", "bookings.csv: this is a spreadsheet workbook (.xlsx), not a CSV",
+                 id="an-xlsx-renamed"),
+    pytest.param(BOOKINGS_HEADER.encode() + b"\nB1,P\x81,2025-01-01,2025-01-02,Peel,completed\n",
+                 "bookings.csv: not a text file in UTF-8, UTF-16 or Windows-1252", id="undecodable-bytes"),
+    pytest.param(BOOKINGS_HEADER.replace(",", ";").encode() + b"\n",
+                 "bookings.csv: the columns are separated by semicolons, not commas", id="semicolons"),
+    pytest.param(BOOKINGS_HEADER.replace(",", "\t").encode() + b"\n",
+                 "bookings.csv: the columns are separated by tabs, not commas", id="tabs"),
+])
+def test_a_file_that_is_not_a_comma_separated_text_is_a_clear_error(tmp_path, bookings, message):
+    folder = write_bytes(tmp_path / "export", {"bookings.csv": bookings, "sessions.csv": SESSIONS_CSV})
+    with pytest.raises(LoadError) as caught:
+        load(folder)
+    assert str(caught.value).startswith(message)
+
+
+def test_a_utf16_export_from_excel_loads(tmp_path):
+    text = BOOKINGS_HEADER + "\r\nB1,P1,2025-01-01,2025-01-02,Peel – Zoë,completed\r\n"
+    folder = write_bytes(tmp_path / "export", {"bookings.csv": text.encode("utf-16"), "sessions.csv": SESSIONS_CSV})
+    con = load(folder).connection
+    assert rows(con, "select booking_id, treatment from stg_bookings") == [("B1", "Peel – Zoë")]
+
+
+def test_excel_text_formulas_around_ids_are_unwrapped(tmp_path):
+    folder = write_bytes(tmp_path / "export", {
+        "bookings.csv": (BOOKINGS_HEADER + '\n="B001",="P01",2025-01-01,2025-01-10,Peel,completed\n').encode(),
+        "sessions.csv": b'session_id,booking_id,patient_id,performed_at,treatment,body_area\n'
+                        b'"=""S001""",="B001",P01,2025-01-10,Peel,face\n',
+    })
+    con = load(folder).connection
+    assert rows(con, "select session_id, booking_id, patient_id, has_known_booking from fct_sessions") == [
+        ("S001", "B001", "P01", True)]
+
+
+def test_extra_columns_may_repeat_or_share_a_name_with_internal_columns(tmp_path):
+    folder = write_bytes(tmp_path / "export", {
+        "bookings.csv": (BOOKINGS_HEADER + ",Notes,notes,Failed check,rejected\n"
+                         "B1,P1,2025-01-01,2025-01-10,Peel,completed,a,b,c,d\n").encode(),
+        "sessions.csv": SESSIONS_CSV,
+    })
+    con = load(folder).connection
+    assert rows(con, "select notes, notes_8, failed_check, rejected from raw_bookings") == [("a", "b", "c", "d")]
+    assert rows(con, "select count(*) from stg_bookings") == [(1,)]
+
+
+def test_a_very_long_field_loads(tmp_path):
+    notes = "x" * 300_000
+    folder = write_bytes(tmp_path / "export", {
+        "bookings.csv": (BOOKINGS_HEADER + f",notes\nB1,P1,2025-01-01,2025-01-10,Peel,completed,{notes}\n").encode(),
+        "sessions.csv": SESSIONS_CSV,
+    })
+    con = load(folder).connection
+    assert rows(con, "select length(notes) from raw_bookings") == [(300_000,)]
+
+
+def test_staging_reads_exactly_the_contract_columns():
+    for entity in ENTITIES.values():
+        sql = (ROOT / "queries" / "sql" / "staging" / f"stg_{entity.name}.sql").read_text()
+        source = sql[sql.index("source as ("):sql.index(f"from raw_{entity.name}")]
+        listed = [c.strip() for c in source.split("select", 1)[1].split(",")]
+        assert listed == ["_line", "_parse_error", *entity.column_names], entity.name
+
+
+@pytest.mark.parametrize("target, message", [
+    pytest.param("missing_folder/clinic.duckdb", "does not exist", id="no-such-folder"),
+    pytest.param(".", "is a folder", id="a-folder"),
+    pytest.param("notes.csv", "exists and is not a database built by python -m queries.load; not replacing it",
+                 id="someone-elses-file"),
+])
+def test_cli_load_refuses_a_db_path_it_cannot_or_must_not_write(tmp_path, simple_export, target, message):
+    (tmp_path / "notes.csv").write_text("precious")
+    done = run("-m", "queries.load", str(simple_export), "--db", str(tmp_path / target))
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and message in done.stderr
+    assert (tmp_path / "notes.csv").read_text() == "precious"

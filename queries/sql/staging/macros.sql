@@ -4,8 +4,13 @@
 create or replace macro normalise(value) as
     nullif(trim(regexp_replace(lower(trim(value)), '[^a-z0-9]+', '_', 'g'), '_'), '');
 
--- Surrounding white space is noise; an empty cell is a missing value.
-create or replace macro clean_text(value) as nullif(trim(value), '');
+-- Surrounding white space is noise; an empty cell is a missing value; Excel's
+-- `="00123"` (written to keep leading zeros) means 00123.
+create or replace macro clean_text(value) as nullif(
+    case when starts_with(trim(value), '="') and ends_with(trim(value), '"') and length(trim(value)) >= 3
+         then trim(value)[3:-2]
+         else trim(value) end,
+    '');
 
 -- ISO 8601 with a space or a T, a bare date (midnight), or US month-first.
 -- The year must have four digits: %Y alone reads '03/04/25' as the year 25.

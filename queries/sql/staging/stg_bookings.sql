@@ -2,7 +2,13 @@
 -- reason it cannot be loaded (reject_column / reject_reason, null when it can).
 with
 
-source as (select * from raw_bookings),
+-- Extra columns stay in raw_bookings; naming the contract's keeps them out of the way.
+source as (
+    select
+        _line, _parse_error,
+        booking_id, patient_id, booked_at, appointment_at, treatment, status, location, practitioner, channel, concern
+    from raw_bookings
+),
 
 checked as (
     select

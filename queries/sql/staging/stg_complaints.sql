@@ -2,7 +2,13 @@
 -- first reason it cannot be loaded (null when it can).
 with
 
-source as (select * from raw_complaints),
+-- Extra columns stay in raw_complaints; naming the contract's keeps them out of the way.
+source as (
+    select
+        _line, _parse_error,
+        complaint_id, session_id, patient_id, reported_at, category, severity, resolved_at
+    from raw_complaints
+),
 
 checked as (
     select

@@ -3,7 +3,13 @@
 -- own, so there is no duplicate check.
 with
 
-source as (select * from raw_consumables),
+-- Extra columns stay in raw_consumables; naming the contract's keeps them out of the way.
+source as (
+    select
+        _line, _parse_error,
+        session_id, item, category, lot, quantity, unit, unit_cost
+    from raw_consumables
+),
 
 checked as (
     select

@@ -2,7 +2,14 @@
 -- reason it cannot be loaded (null when it can).
 with
 
-source as (select * from raw_sessions),
+-- Extra columns stay in raw_sessions; naming the contract's keeps them out of the way.
+source as (
+    select
+        _line, _parse_error,
+        session_id, booking_id, patient_id, performed_at, treatment, body_area, needle_depth_mm, duration_min,
+        practitioner, location, price
+    from raw_sessions
+),
 
 checked as (
     select
