@@ -83,6 +83,18 @@ class _RssSampler(threading.Thread):
         return self.samples
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def _generate_timed(out_dir: str, patients: int) -> dict:
     """Runs in a child process, so the generator's memory is not counted in the load's peak RSS."""
     began = time.perf_counter()
@@ -100,7 +112,8 @@ def _timed(fn: Callable[[], object], runs: int) -> tuple[object, list[float]]:
     return value, seconds
 
 
-def _phases(events: list[tuple[float, float, str]], total: float, rss: list[tuple[float, float]]) -> dict:
+def _phases(events: list[tuple[float, float, str]], total: float, rss: list[tuple[float, float]],
+            file_order: list[str]) -> dict:
     """Split the load's wall time using the progress messages (seconds since load() was called).
 
     The loader reports "Reading <file>" after every chunk and at the end of each file, then
@@ -120,7 +133,10 @@ def _phases(events: list[tuple[float, float, str]], total: float, rss: list[tupl
     loaded_at = first.get("Loaded", total)
     by_file, previous = {}, 0.0
     for message in reading:  # a file ends at its last "Reading" report
-        by_file[message.removeprefix("Reading ")] = last[message] - previous
+        name = message.removeprefix("Reading ")
+        if not by_file and name in file_order:  # files read within the silent first second count in the first one seen
+            name = " + ".join(file_order[: file_order.index(name) + 1])
+        by_file[name] = last[message] - previous
         previous = last[message]
     by_model = {}
     for i, message in enumerate(building):
@@ -183,6 +199,7 @@ class Benchmark:
             "date": date.today().isoformat(),
             "machine": _machine(),
             "code": _git(),
+            "load_average_at_start": _load_average(),  # other work on the machine skews every figure
             "sessions_requested": sessions,
             "runs_per_query": runs,
             "stopped": None,
@@ -206,6 +223,7 @@ class Benchmark:
             self._run()
         finally:
             self.result["total_seconds"] = self.elapsed()
+            self.result["load_average_at_end"] = _load_average()
             self.result["peak_rss_mib_end"] = _peak_rss_mib()
         return self.result
 
@@ -233,6 +251,7 @@ class Benchmark:
         r["peak_rss_mib_before_load"] = _peak_rss_mib()
         events: list[tuple[float, float, str]] = []
         self.note(f"loading into {self.db_path}")
+        cpu_before = _cpu_seconds()
         began = time.perf_counter()
         sampler = _RssSampler(began)
         sampler.start()
@@ -240,6 +259,7 @@ class Benchmark:
             loaded = load(self.csv_dir, self.db_path,
                           progress=lambda fraction, message: events.append((time.perf_counter() - began, fraction, message)))
             seconds = time.perf_counter() - began
+            cpu = _cpu_seconds() - cpu_before
         finally:
             rss = sampler.stop()
         peak_after_load = _peak_rss_mib()
@@ -247,6 +267,7 @@ class Benchmark:
         rows_read = sum(f["read"] for f in loaded.files.values())
         r["load"] = {
             "seconds": seconds,
+            "cpu_seconds": cpu,  # this process, all threads (DuckDB's included)
             "rows_read": rows_read,
             "rows_loaded": sum(f["loaded"] for f in loaded.files.values()),
             "rows_rejected": loaded.rejected_total,
@@ -254,7 +275,7 @@ class Benchmark:
             "sessions_per_second": loaded.files["sessions"]["read"] / seconds,
             "peak_rss_mib": peak_after_load,
             "db_mib": self.db_path.stat().st_size / MIB,
-            "phases": _phases(events, seconds, rss),
+            "phases": _phases(events, seconds, rss, [f["file"] for f in loaded.files.values()]),
         }
         self.note(f"loaded {rows_read:,} rows in {seconds:.1f} s")
         if self.over_budget("reopen and queries"):
@@ -340,6 +361,7 @@ def format_text(r: dict) -> str:
         rows += [
             ("inspect() alone: seconds", f"{r['inspect_seconds']:.2f}"),
             ("load(): seconds", f"{ld['seconds']:.1f}"),
+            ("load(): CPU seconds (all threads)", f"{ld['cpu_seconds']:.1f}"),
             ("load(): rows read", f"{ld['rows_read']:,} ({ld['rows_rejected']:,} rejected)"),
             ("load(): rows/s", f"{ld['rows_per_second']:,.0f} ({ld['sessions_per_second']:,.0f} sessions/s)"),
             ("peak RSS before load (MiB)", f"{r['peak_rss_mib_before_load']:.0f}"),
@@ -368,6 +390,7 @@ def format_text(r: dict) -> str:
     rows += [
         ("peak RSS at end (MiB)", f"{r['peak_rss_mib_end']:.0f}"),
         ("whole run: seconds", f"{r['total_seconds']:.1f}"),
+        ("load average: start, end", f"{r['load_average_at_start']}, {r.get('load_average_at_end')}"),
     ]
     lines += _table(("figure", "value"), rows, left=2)
     if r.get("queries"):

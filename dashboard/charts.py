@@ -54,6 +54,8 @@ def bars(df, x: str, y: str, title: str, y_title: str, *, colours: dict | None =
                  hovertemplate=f"%{{{'y' if horizontal else 'x'}}}: %{{{'x' if horizontal else 'y'}:{hover_format}}}"
                                "<extra></extra>")
     fig = _layout(go.Figure(bar), title, "" if horizontal else y_title, y_format)
+    if y_format == ",d" and not horizontal:
+        _whole_number_ticks(fig, df[y].max() if len(df) else None)
     if horizontal:
         fig.update_layout(xaxis_title=y_title, xaxis_tickformat=y_format, yaxis=dict(autorange="reversed"),
                           hovermode="closest")
@@ -70,16 +72,28 @@ def stacked_bars(df, x: str, y: str, colour_by: str, title: str, y_title: str,
     return _layout(fig, title, y_title)
 
 
-def sessions_and_revenue(df, title: str) -> go.Figure:
-    """Monthly sessions (bars, left axis) and revenue (line, right axis)."""
+def sessions_and_revenue(df, title: str, grain: str = "month") -> go.Figure:
+    """Sessions per week or month (bars, left axis) and revenue (line, right axis)."""
     fig = go.Figure()
-    fig.add_bar(x=df["month"], y=df["count_sessions"], name="Sessions", marker_color=PRIMARY,
+    fig.add_bar(x=df["period_start"], y=df["count_sessions"], name="Sessions", marker_color=PRIMARY,
                 hovertemplate="%{y:,d} sessions")
-    fig.add_scatter(x=df["month"], y=df["revenue"], name="Revenue ($)", yaxis="y2", mode="lines+markers",
+    fig.add_scatter(x=df["period_start"], y=df["revenue"], name="Revenue ($)", yaxis="y2", mode="lines+markers",
                     line=dict(color=SECONDARY, width=2), hovertemplate="$%{y:,.0f}")
+    if grain == "week":
+        xaxis = dict(tickformat="%d %b %Y", title_text="Week starting (Monday)")
+    else:
+        xaxis = dict(dtick="M1" if len(df) <= 18 else "M3", tickformat="%b %Y")
     fig.update_layout(
         yaxis2=dict(title="Revenue ($)", overlaying="y", side="right", tickformat="$.3~s",
                     showgrid=False, rangemode="tozero"),
-        xaxis=dict(dtick="M1" if len(df) <= 18 else "M3", tickformat="%b %Y"),
+        xaxis=xaxis,
     )
-    return _layout(fig, title, "Sessions per month")
+    fig = _layout(fig, title, f"Sessions per {grain}")
+    _whole_number_ticks(fig, df["count_sessions"].max())
+    return fig
+
+
+def _whole_number_ticks(fig: go.Figure, largest) -> None:
+    """Counts of a handful would otherwise get ticks at 0.5 that the format rounds into repeats."""
+    if largest is not None and largest < 10:
+        fig.update_layout(yaxis_dtick=1)

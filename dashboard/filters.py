@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import labels, source
+from queries import kpis
 from queries.api import Filters
 
 PRESETS = {
@@ -46,6 +48,7 @@ class View:
     start: date
     end: date  # never after as_of
     is_partial: bool  # the preset's period runs past the export's date
+    previous: tuple[date, date] | None  # what the Overview compares with; None for all dates
 
     @property
     def period_label(self) -> str:
@@ -87,11 +90,17 @@ def _from_url(options: dict[str, list[str]], first: date, as_of: date) -> list[s
         preset = DEFAULT_PRESET
     start, end = _parse_date(params.get("from")), _parse_date(params.get("to"))
     if preset == "custom":
-        if start is not None and end is not None:
+        problem = None
+        if start is None or end is None:
+            problem = "are not dates (YYYY-MM-DD)"
+        elif start > end:
+            problem = "are in reverse order"
+        else:
             start, end = max(start, first), min(end, as_of)
-        if start is None or end is None or start > end:
-            notices.append(f"The custom dates in the link are not valid dates between {first:%d %b %Y} and "
-                           f"{as_of:%d %b %Y}; showing all dates.")
+            if start > end:
+                problem = f"fall outside the data ({first:%d %b %Y} – {as_of:%d %b %Y})"
+        if problem:
+            notices.append(f"The custom dates in the link {problem}; showing all dates.")
             preset = "all"
         else:
             st.session_state["filter_dates"] = (start, end)
@@ -117,11 +126,17 @@ def _to_url(preset: str, start: date, end: date, selected: dict[str, list[str]])
         st.query_params.from_dict(params)
 
 
+def _clear_notices() -> None:
+    """Once someone changes a filter, notices about the link they opened are history."""
+    st.session_state[NOTICES] = []
+
+
 def sidebar() -> View:
     """Draw the shared filters in the sidebar and return the view they select."""
     as_of = source.export_date()
     meta = source.query("load_meta").iloc[0]
-    first = meta["data_starts_on"].date()
+    # An export with no loadable dated rows still gets a (one-day) range rather than an error.
+    first = meta["data_starts_on"].date() if pd.notna(meta["data_starts_on"]) else as_of
     options = _options()
     if st.session_state.get("filters_from_url") != source.current().version:
         st.session_state[NOTICES] = _from_url(options, first, as_of)
@@ -130,13 +145,14 @@ def sidebar() -> View:
     with st.sidebar:
         st.header("Filters")
         preset = st.selectbox("Period", list(PRESETS), format_func=PRESETS.get, key="filter_period",
-                              help=f"Periods end on the export's date, {as_of:%d %b %Y}, not today.")
+                              help=f"Periods end on the export's date, {as_of:%d %b %Y}, not today.",
+                              on_change=_clear_notices)
         if preset == "custom":
             # Keep the picked range inside the data (it may come from an earlier upload).
             picked = st.session_state.get("filter_dates") or (as_of - timedelta(days=89), as_of)
             st.session_state["filter_dates"] = tuple(min(max(d, first), as_of) for d in picked)
             picked = st.date_input("From – to", key="filter_dates", min_value=first, max_value=as_of,
-                                   format="YYYY-MM-DD")
+                                   format="YYYY-MM-DD", on_change=_clear_notices)
             # While the second date is being picked the widget holds one date.
             start, end = (picked[0], picked[-1]) if picked else (first, as_of)
             is_partial = False
@@ -148,15 +164,22 @@ def sidebar() -> View:
             key = f"filter_{name}"
             st.session_state[key] = [v for v in st.session_state.get(key, []) if v in options[name]]
             selected[name] = st.multiselect(label, options[name], key=key, placeholder="All",
-                                            format_func=labels.value)
+                                            format_func=labels.value, on_change=_clear_notices)
         st.caption(f"Data as of **{as_of:%d %b %Y}** (latest booking or session in the export).")
         for notice in st.session_state.get(NOTICES, []):
-            st.warning(notice, icon="🔗")
+            st.warning(notice, icon=":material/link_off:")
 
     _to_url(preset, start, end, selected)
     filters = Filters(start=start, end=end,
                       **{name: tuple(values) or None for name, values in selected.items()})
-    view = View(filters, as_of, preset, start, min(end, as_of), is_partial)
+    end = min(end, as_of)
+    if preset == "all":
+        previous = None
+    elif preset == "this_year":
+        previous = kpis.same_dates_last_year(start, end)
+    else:
+        previous = kpis.previous_period(start, end)
+    view = View(filters, as_of, preset, start, end, is_partial, previous)
     st.session_state[STATE] = view
     return view
 

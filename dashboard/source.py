@@ -38,6 +38,7 @@ class Dataset:
     label: str
     path: Path | None  # folder or .duckdb file it came from; None for an upload
     is_upload: bool = False
+    upload_targets: dict[str, Target] | None = None  # from a targets.toml uploaded with the exports
 
 
 def startup_path() -> Path:
@@ -49,15 +50,15 @@ def startup_path() -> Path:
     return Path(chosen).expanduser().resolve() if chosen else SAMPLE_DATA
 
 
-def _modified(path: Path) -> int:
-    """A folder changes when any export in it does; a .duckdb file when it is rebuilt."""
+def _modified(path: Path) -> tuple:
+    """Changes when a file in the folder is added, removed, replaced or edited; or the .duckdb is rebuilt."""
     if path.is_dir():
-        return max((p.stat().st_mtime_ns for p in path.iterdir() if p.is_file()), default=0)
-    return path.stat().st_mtime_ns if path.exists() else 0
+        return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file()))
+    return (path.stat().st_mtime_ns,) if path.exists() else ()
 
 
 @st.cache_resource(show_spinner="Loading the practice's data…", max_entries=2)
-def _shared_dataset(path: str, modified: int) -> Dataset:
+def _shared_dataset(path: str, modified: tuple) -> Dataset:
     """One load per data version, shared by all sessions (read through a cursor per thread)."""
     source = Path(path)
     if source.is_file():
@@ -84,6 +85,9 @@ def load_upload(files: list, progress: Progress | None = None) -> LoadResult:
         for uploaded in files:
             (folder / Path(uploaded.name).name).write_bytes(uploaded.getvalue())
         result = load(folder, progress=progress)
+        uploaded_targets = read_targets(folder / TARGETS_NAME)
+    except TargetsError as exc:
+        raise LoadError(str(exc)) from exc
     except LoadError as exc:
         # The temporary folder's name means nothing to the person who uploaded.
         raise LoadError(str(exc).replace(f" in {folder}", " among the uploaded files")
@@ -92,7 +96,8 @@ def load_upload(files: list, progress: Progress | None = None) -> LoadResult:
         # The exports hold patient data: nothing of them stays on disk.
         shutil.rmtree(folder, ignore_errors=True)
     names = ", ".join(sorted(f.name for f in files))
-    st.session_state[UPLOAD_KEY] = Dataset(result.connection, result.version, f"Uploaded: {names}", None, True)
+    st.session_state[UPLOAD_KEY] = Dataset(result.connection, result.version, f"Uploaded: {names}", None, True,
+                                           uploaded_targets)
     return result
 
 
@@ -129,9 +134,12 @@ def _cached_as_of(version: str, _connection) -> date:
 
 
 def targets() -> dict[str, Target]:
-    """KPI targets: $PRACTICE_TARGETS, else targets.toml beside the data the app started on."""
-    path = startup_path()
+    """KPI targets: $PRACTICE_TARGETS, else targets.toml uploaded with the exports or beside the startup data."""
     chosen = os.environ.get(TARGETS_ENV)
+    dataset = current()
+    if dataset.is_upload and not chosen:
+        return dataset.upload_targets or {}
+    path = startup_path()
     file = Path(chosen) if chosen else (path if path.is_dir() else path.parent) / TARGETS_NAME
     try:
         return read_targets(file)

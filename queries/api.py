@@ -21,6 +21,7 @@ METRICS_DIR = Path(__file__).parent / "sql" / "metrics"
 _PARAMETER = re.compile(r"\$([a-z_]+)")
 FILTER_LISTS = ("locations", "practitioners", "treatments", "body_areas", "concerns")
 EARLIEST = date(1900, 1, 1)
+GRAINS = ("week", "month")  # the time buckets a series may use
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,10 @@ def parameters(filters: Filters, as_of: date, **extra) -> dict:
     for name in FILTER_LISTS:
         if params[name] is not None:
             params[name] = list(params[name])
+    params["grain"] = "month"
     params.update(extra)
+    if params["grain"] not in GRAINS:
+        raise ValueError(f"grain must be one of {GRAINS}, not {params['grain']!r}")
     return params
 
 

@@ -24,7 +24,7 @@ Runner = Callable[[str, Filters, date], pd.DataFrame]
 @dataclass(frozen=True)
 class Kpi:
     key: str
-    label: str
+    label: str  # short: five cards share a row; the caption and help say the rest
     unit: str  # count | money | rate | per_100
     higher_is_better: bool
     help: str
@@ -32,27 +32,27 @@ class Kpi:
 
 
 KPIS = (
-    Kpi("count_sessions", "Sessions performed", "count", True,
+    Kpi("count_sessions", "Sessions", "count", True,
         "Treatments performed in the period. A visit treating face and neck counts as two sessions."),
     Kpi("revenue", "Revenue", "money", True, "Sum of the price charged for those sessions."),
-    Kpi("average_price", "Avg price / session", "money", True,
+    Kpi("average_price", "Avg price", "money", True,
         "Revenue divided by the sessions that have a price recorded."),
     Kpi("count_new_patients", "New patients", "count", True,
         "Patients whose first session ever falls in the period."),
-    Kpi("rebooking_rate", "6-month rebooking", "rate", True,
+    Kpi("rebooking_rate", "Rebooking", "rate", True,
         "Of the period's sessions whose 6-month window has closed by the export date, the share whose patient "
         "has a later booking (not cancelled) within 6 calendar months. Sessions still inside their window are "
         "pending, not counted."),
-    Kpi("no_show_rate", "No-show rate", "rate", False,
+    Kpi("no_show_rate", "No-shows", "rate", False,
         "No-shows divided by (attended + no-shows), over appointments in the period."),
-    Kpi("cancellation_rate", "Cancellation rate", "rate", False,
+    Kpi("cancellation_rate", "Cancellations", "rate", False,
         "Cancelled bookings divided by all bookings with an appointment in the period."),
-    Kpi("complaints_per_100_sessions", "Complaints / 100", "per_100", False,
+    Kpi("complaints_per_100_sessions", "Complaints", "per_100", False,
         "Aftercare complaints following the period's sessions, per 100 sessions. Normal healing (2–4 days of "
         "redness) is not a complaint; complaints not linked to a session are left out of the rate.", "complaints"),
-    Kpi("cost_per_session", "Supplies / session", "money", False,
+    Kpi("cost_per_session", "Supplies cost", "money", False,
         "Cost of consumables used (quantity × unit cost) divided by all sessions in the period.", "consumables"),
-    Kpi("tip_compliance", "Sterile-tip use", "rate", True,
+    Kpi("tip_compliance", "Sterile tips", "rate", True,
         "Micro-needling sessions with a sterile needle tip recorded, out of all micro-needling sessions.", "consumables"),
 )
 KPI_BY_KEY = {k.key: k for k in KPIS}
@@ -62,6 +62,13 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
     """The same number of days immediately before [start, end]."""
     days = (end - start).days + 1
     return start - timedelta(days=days), start - timedelta(days=1)
+
+
+def same_dates_last_year(start: date, end: date) -> tuple[date, date]:
+    """Year to date compares with the same dates a year earlier: seasons matter in a clinic."""
+    def back(day: date) -> date:
+        return day.replace(year=day.year - 1, day=28 if (day.month, day.day) == (2, 29) else day.day)
+    return back(start), back(end)
 
 
 def _value(x):
@@ -101,14 +108,12 @@ def kpi_values(run: Runner, filters: Filters, as_of: date) -> dict:
     return {k: _value(v) for k, v in values.items()} | details
 
 
-def owner_kpis(run: Runner, filters: Filters, as_of: date, *, compare: bool = True) -> dict:
-    """{"current": values, "previous": values or None, "previous_period": (start, end) or None}."""
+def owner_kpis(run: Runner, filters: Filters, as_of: date, previous: tuple[date, date] | None) -> dict:
+    """{"current": values, "previous": values for the `previous` period, or None}."""
     current = kpi_values(run, filters, as_of)
-    if not compare or filters.start is None or filters.end is None:
-        return {"current": current, "previous": None, "previous_period": None}
-    start, end = previous_period(filters.start, min(filters.end, as_of))
-    previous = kpi_values(run, filters.with_period(start, end), as_of)
-    return {"current": current, "previous": previous, "previous_period": (start, end)}
+    if previous is None:
+        return {"current": current, "previous": None}
+    return {"current": current, "previous": kpi_values(run, filters.with_period(*previous), as_of)}
 
 
 @dataclass(frozen=True)

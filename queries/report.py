@@ -41,7 +41,7 @@ def build_report(con, as_of: date | None = None, filters: Filters | None = None)
     present = {name for name, info in files.items() if info["is_present"]}
     booking_rates = one_row("booking_rates")
     rebooking = one_row("rebooking_6m")
-    monthly = run_query(con, "monthly_summary", filters, as_of=as_of)
+    monthly = run_query(con, "sessions_over_time", filters, as_of=as_of, grain="month")
 
     report: dict = {
         "as_of": as_of.isoformat(),
@@ -79,7 +79,7 @@ def build_report(con, as_of: date | None = None, filters: Filters | None = None)
             if "complaints" in present else {"sessions": int(sessions)}
         )
         for month, sessions, complaints in zip(
-            monthly["month"], monthly["count_sessions"], monthly["count_complaints"], strict=True)
+            monthly["period_start"], monthly["count_sessions"], monthly["count_complaints"], strict=True)
     }
     return report
 

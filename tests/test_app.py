@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
 from pathlib import Path
@@ -74,13 +75,13 @@ def test_overview_cards_equal_the_headless_report_over_all_dates(sample):
     report = build_report(sample)
     shown = metrics(open_app(period="all"))
 
-    assert shown["Sessions performed"] == f"{sum(report['sessions_by_body_area'].values()):,}"
-    assert shown["No-show rate"] == percent(report["no_show_rate"])
-    assert shown["Cancellation rate"] == percent(report["cancellation_rate"])
-    assert shown["6-month rebooking"] == percent(report["rebooking_6m"]["rate"])
-    assert shown["Complaints / 100"] == f"{report['complaints_per_100_sessions']:.2f}"
-    assert shown["Supplies / session"] == f"${report['consumables']['cost_per_session']:,.2f}"
-    assert shown["Sterile-tip use"] == percent(report["consumables"]["tip_compliance"])
+    assert shown["Sessions"] == f"{sum(report['sessions_by_body_area'].values()):,}"
+    assert shown["No-shows"] == percent(report["no_show_rate"])
+    assert shown["Cancellations"] == percent(report["cancellation_rate"])
+    assert shown["Rebooking"] == percent(report["rebooking_6m"]["rate"])
+    assert shown["Complaints"] == f"{report['complaints_per_100_sessions']:.2f}"
+    assert shown["Supplies cost"] == f"${report['consumables']['cost_per_session']:,.2f}"
+    assert shown["Sterile tips"] == percent(report["consumables"]["tip_compliance"])
 
 
 def test_overview_cards_equal_the_report_for_a_filtered_view(sample):
@@ -91,10 +92,10 @@ def test_overview_cards_equal_the_report_for_a_filtered_view(sample):
     shown = metrics(at)
 
     report = build_report(sample, filters=Filters(locations=(location,)))
-    assert shown["Sessions performed"] == f"{sum(report['sessions_by_body_area'].values()):,}"
-    assert shown["No-show rate"] == percent(report["no_show_rate"])
-    assert shown["6-month rebooking"] == percent(report["rebooking_6m"]["rate"])
-    assert shown["Sterile-tip use"] == percent(report["consumables"]["tip_compliance"])
+    assert shown["Sessions"] == f"{sum(report['sessions_by_body_area'].values()):,}"
+    assert shown["No-shows"] == percent(report["no_show_rate"])
+    assert shown["Rebooking"] == percent(report["rebooking_6m"]["rate"])
+    assert shown["Sterile tips"] == percent(report["consumables"]["tip_compliance"])
 
 
 def test_changing_a_filter_changes_the_figures():
@@ -102,7 +103,7 @@ def test_changing_a_filter_changes_the_figures():
     before = metrics(at)
     multiselect(at, "Body areas").select("face").run()
     after = metrics(at)
-    assert after["Sessions performed"] != before["Sessions performed"]
+    assert after["Sessions"] != before["Sessions"]
     assert at.query_params["body_area"] in ("face", ["face"])  # AppTest shows one value unlisted
 
 
@@ -138,7 +139,7 @@ def test_garbage_in_the_url_is_ignored_with_a_notice():
     assert "forever" in notices and "Atlantis" in notices and "elbow" in notices
     assert at.selectbox[0].value == "last_12_months"
     assert multiselect(at, "Locations").value == []
-    assert metrics(at)["Sessions performed"] != "0"
+    assert metrics(at)["Sessions"] != "0"
 
 
 def test_custom_dates_in_the_url_are_used():
@@ -207,7 +208,7 @@ def test_uploading_a_messy_export_shows_its_counts_and_rejects(tmp_path):
     # The overview now shows the upload, not the sample data (caches follow the data).
     at.switch_page(PAGES["overview"]).run()
     at.selectbox[0].set_value("all").run()
-    assert metrics(at)["Sessions performed"] == "1"
+    assert metrics(at)["Sessions"] == "1"
 
 
 def test_uploading_a_broken_export_keeps_the_data_loaded_before(tmp_path):
@@ -237,7 +238,7 @@ def test_the_app_opens_a_database_file_and_follows_its_rebuild(tmp_path, monkeyp
     load(first, db).connection.close()
     monkeypatch.setenv("PRACTICE_DATA", str(db))
     at = open_app(period="all")
-    assert metrics(at)["Sessions performed"] == "1"
+    assert metrics(at)["Sessions"] == "1"
 
     second = write_export(tmp_path / "second", bookings=[booking("B1", "P1", "2025-01-10")],
                           sessions=[session("S1", "P1", "2025-01-10"), session("S2", "P1", "2025-01-10",
@@ -245,7 +246,7 @@ def test_the_app_opens_a_database_file_and_follows_its_rebuild(tmp_path, monkeyp
     load(second, db).connection.close()
     os.utime(db, ns=(db.stat().st_atime_ns, db.stat().st_mtime_ns + 1_000_000_000))  # a clock tick later
     at.run()
-    assert metrics(at)["Sessions performed"] == "2"
+    assert metrics(at)["Sessions"] == "2"
 
 
 def test_data_is_chosen_by_the_command_line_before_the_environment(tmp_path, monkeypatch):
@@ -265,16 +266,28 @@ def test_the_sample_targets_file_is_shown_by_default():
     assert "target (≥ 60.0%)" in captions
 
 
-def test_custom_dates_outside_the_data_are_ignored_with_a_notice():
-    at = open_app(period="custom", **{"from": "2031-01-01", "to": "2031-02-01"})
-    assert any("custom dates in the link are not valid" in w.value for w in at.warning)
+@pytest.mark.parametrize("dates, notice", [
+    pytest.param(("2031-01-01", "2031-02-01"), "fall outside the data", id="after-the-export"),
+    pytest.param(("2025-03-01", "2025-01-01"), "are in reverse order", id="reversed"),
+    pytest.param(("March", "2025-01-01"), "are not dates", id="not-a-date"),
+])
+def test_custom_dates_that_cannot_be_used_are_ignored_with_a_notice(dates, notice):
+    at = open_app(period="custom", **{"from": dates[0], "to": dates[1]})
+    assert any(notice in w.value for w in at.warning)
     assert at.selectbox[0].value == "all"
+
+
+def test_link_notices_go_away_once_a_filter_is_changed():
+    at = open_app(period="forever")
+    assert at.warning
+    at.selectbox[0].set_value("last_90_days").run()
+    assert not at.warning
 
 
 def test_a_treatment_with_bookings_but_no_sessions_has_no_trend_chart_but_no_error():
     at = open_app(period="all", treatment="Consultation")
-    assert metrics(at)["Sessions performed"] == "0"
-    assert any("no monthly trend" in i.value for i in at.info)
+    assert metrics(at)["Sessions"] == "0"
+    assert any("no trend to show" in i.value for i in at.info)
     assert not at.get("plotly_chart")
 
 
@@ -283,3 +296,56 @@ def test_an_upload_without_the_required_files_names_them_not_a_temporary_folder(
     error = at.error[0].value
     assert "bookings.csv: required file not found among the uploaded files" in error
     assert "/tmp" not in error
+
+
+def test_an_upload_whose_bookings_are_all_rejected_still_shows_why():
+    files = {"bookings.csv": b"booking_id,patient_id,booked_at,appointment_at,treatment,status\n"
+                             b"B1,P1,next week,2025-01-10,Peel,completed\n",
+             "sessions.csv": b"session_id,patient_id,performed_at,treatment,body_area\n"}
+    at = upload(open_app("data"), files)
+    assert files_table(at).loc["bookings.csv", "count_rejected"] == 1
+    assert at.dataframe[1].value.to_dict("records") == [
+        {"File": "bookings.csv", "Line": 2, "Column": "booked_at", "Reason": "not a date/time: 'next week'"}]
+    assert "—" in at.markdown[0].value  # no dates to show, and no crash
+    at.switch_page(PAGES["overview"]).run()
+    assert not at.exception
+    assert any("No sessions or bookings match" in i.value for i in at.info)
+
+
+def test_an_uploaded_targets_file_replaces_the_startup_targets(tmp_path):
+    folder = write_export(tmp_path / "export", bookings=[booking("B1", "P1", "2025-01-10", status="no_show")],
+                          sessions=[session("S1", "P1", "2025-01-10")])
+    files = csv_bytes(folder) | {"targets.toml": b"no_show_rate = { max = 0.02 }\n"}
+    at = upload(open_app("data"), files)
+    at.switch_page(PAGES["overview"]).run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "off target (≤ 2.0%)" in captions
+    assert "≥ 60.0%" not in captions  # the sample data's rebooking target is not the upload's
+
+
+def test_booking_cards_say_the_body_area_filter_does_not_apply():
+    captions = " ".join(c.value for c in open_app(period="all", body_area="face").caption)
+    assert captions.count("body-area filter not applied") == 2
+
+
+def test_this_year_is_compared_with_the_same_dates_last_year(sample):
+    as_of = sample.execute("select default_as_of from load_meta").fetchone()[0]
+    caption = open_app(period="this_year").caption[0].value
+    assert (f"01 Jan {as_of.year} – {as_of:%d %b %Y}** · compared with "
+            f"01 Jan {as_of.year - 1} – {as_of.replace(year=as_of.year - 1):%d %b %Y}") in caption
+
+
+@pytest.mark.parametrize("period, grain", [("last_30_days", "week"), ("last_90_days", "week"),
+                                           ("last_12_months", "month")])
+def test_short_periods_trend_by_week(period, grain):
+    spec = json.loads(open_app(period=period).get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["title"]["text"] == f"Sessions and revenue per {grain}"
+
+
+@pytest.mark.parametrize("value, shown", [
+    (32.578, "$32.58"), (1234.5, "$1,234"), (50_210.0, "$50.2k"), (502_326.4, "$502k"), (1_210_000, "$1.21M"),
+    (None, "n/a"),
+])
+def test_money_on_a_card_stays_short(value, shown):
+    from dashboard.ui import fmt
+    assert fmt(value, "money") == shown

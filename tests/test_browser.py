@@ -74,6 +74,11 @@ def browser():
         browser.close()
 
 
+# Text in a KPI card wider than its box (shown with an ellipsis).
+TRUNCATED_IN_METRICS = """() => [...document.querySelectorAll("[data-testid='stMetric'] *")]
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"""
+
+
 def wait_until_rendered(page) -> None:
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
     page.wait_for_function("!document.querySelector(\"[data-testid='stSkeleton']\")", timeout=30_000)
@@ -85,13 +90,15 @@ def wait_until_rendered(page) -> None:
     ("?period=all&body_area=face", "Overview", {"stMetric": 10, "stPlotlyChart": 1}),
 ])
 def test_page_renders_in_a_real_browser(app_url, browser, path, heading, expects):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    # 1280 px: a common laptop, where squeezed KPI cards used to cut their figures to "…".
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(f"{app_url}/{path}")
     wait_until_rendered(page)
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.locator("h1").first.inner_text().strip() == heading
     for test_id, at_least in expects.items():
         assert page.locator(f"[data-testid='{test_id}']").count() >= at_least, test_id
+    assert page.evaluate(TRUNCATED_IN_METRICS) == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     name = (path.split("?")[0] or "overview") + ("_filtered" if "?" in path else "")
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -267,10 +267,10 @@ def test_messy_export_extra_columns_stay_in_the_raw_layer(messy):
 
 def test_messy_export_orphans_load_and_are_counted(messy):
     assert rows(messy.connection, "select file_name, check_name, count_rows from data_quality") == [
-        ("sessions.csv", "booking_id not in bookings.csv", 1),        # S010 -> B404
-        ("consumables.csv", "session_id not in sessions.csv", 1),     # S999
-        ("complaints.csv", "session_id not in sessions.csv", 0),
-        ("complaints.csv", "no session_id given", 1),                 # C004
+        ("sessions.csv", "Sessions whose booking is not in bookings.csv", 1),        # S010 -> B404
+        ("consumables.csv", "Consumables whose session is not in sessions.csv", 1),  # S999
+        ("complaints.csv", "Complaints whose session is not in sessions.csv", 0),
+        ("complaints.csv", "Complaints with no session given", 1),                    # C004
     ]
 
 

@@ -150,8 +150,9 @@ DATED_QUERIES = [name for name in METRIC_QUERIES if name != "filter_options"]
 def test_the_metric_queries_are_the_ones_tested_here():
     assert DATED_QUERIES == [
         "booking_rates", "complaint_rate", "complaints_by_category", "complaints_by_reported_month",
-        "consumables_by_item", "consumables_summary", "demand_by_concern", "monthly_summary",
+        "consumables_by_item", "consumables_summary", "demand_by_concern",
         "rebooking_6m", "session_kpis", "sessions_by_area_month", "sessions_by_body_area", "sessions_by_dimension",
+        "sessions_over_time",
     ]
 
 
@@ -527,14 +528,28 @@ MONTHLY_SESSIONS = [
                  id="no session, or a session after as_of"),
     pytest.param(None, [("2025-05", 1, 100.0, 1, 0, 0.0), ("2025-06", 2, 50.0, 2, 0, 0.0)], id="no complaints file"),
 ])
-def test_monthly_summary(build_db, complaints, expected):
-    frame = run(build_db(sessions=MONTHLY_SESSIONS, complaints=complaints), "monthly_summary")
+def test_sessions_over_time_by_month(build_db, complaints, expected):
+    frame = run(build_db(sessions=MONTHLY_SESSIONS, complaints=complaints), "sessions_over_time")
+    frame = frame.rename(columns={"period_start": "month"})
     columns = ("count_sessions", "revenue", "count_patients", "count_complaints", "complaints_per_100_sessions")
     assert month_rows(frame, *columns) == expected
 
 
-def test_monthly_summary_without_sessions(build_db):
-    assert run(build_db(), "monthly_summary").empty
+def test_sessions_over_time_without_sessions(build_db):
+    assert run(build_db(), "sessions_over_time").empty
+
+
+def test_sessions_over_time_by_iso_week(build_db):
+    con = build_db(sessions=[session("S1", "P1", "2025-06-01"), session("S2", "P2", "2025-06-02"),
+                             session("S3", "P3", "2025-06-08")])
+    frame = run_query(con, "sessions_over_time", as_of=d("2025-06-30"), grain="week")
+    assert [(r.period_start.strftime("%Y-%m-%d"), r.count_sessions) for r in frame.itertuples()] == [
+        ("2025-05-26", 1), ("2025-06-02", 2)]  # weeks start on Monday
+
+
+def test_sessions_over_time_refuses_another_grain(build_db):
+    with pytest.raises(ValueError, match="grain must be one of"):
+        run_query(build_db(), "sessions_over_time", as_of=d("2025-06-30"), grain="day; drop table x")
 
 
 # ---------------------------------------------------------------- 2.5 consumables
@@ -678,7 +693,7 @@ FILTER_TOTALS = [  # query, total with: no filter | locations=("North",) | body_
     pytest.param("sessions_by_area_month", 4, 2, 1, 0, id="sessions_by_area_month"),
     pytest.param("session_kpis", 4, 2, 1, 0, id="session_kpis"),
     pytest.param("sessions_by_dimension", 4, 2, 1, 0, id="sessions_by_dimension"),
-    pytest.param("monthly_summary", 4, 2, 1, 0, id="monthly_summary"),
+    pytest.param("sessions_over_time", 4, 2, 1, 0, id="sessions_over_time"),
     pytest.param("rebooking_6m", 4, 2, 1, 0, id="rebooking_6m"),
     pytest.param("complaint_rate", 2, 1, 0, 0, id="complaint_rate"),
     pytest.param("complaints_by_category", 3, 1, 0, 0, id="complaints_by_category: unlinked C3 only unfiltered"),

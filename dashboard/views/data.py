@@ -13,16 +13,18 @@ except LoadError:
 if dataset is not None:
     meta = source.query("load_meta").iloc[0]
     st.markdown(
-        f"Showing **{dataset.label}** · figures as of **{source.export_date():%d %b %Y}** "
+        f"Showing **{dataset.label}** · figures as of **{ui.day(source.export_date())}** "
         f"(the latest booking made or session performed) · covers "
-        f"{meta['data_starts_on']:%d %b %Y} – {meta['last_appointment_on']:%d %b %Y} including booked appointments."
+        f"{ui.day(meta['data_starts_on'])} – {ui.day(meta['last_appointment_on'])} including booked appointments."
     )
+    st.caption("The sidebar filters apply to the other pages; this page always shows the whole export.")
 
 with st.expander("Load your own exports",
                  expanded=dataset is None or dataset.is_upload or "upload_message" in st.session_state):
     st.markdown(
         "Upload `bookings.csv` and `sessions.csv` (required) and, if you have them, `consumables.csv` and "
-        "`complaints.csv`, plus `column_map.toml` if your export uses other column names. "
+        "`complaints.csv`, plus `column_map.toml` if your export uses other column names and `targets.toml` "
+        "for targets on the Overview. "
         "Uploaded data stays in **your browser session only** and is not stored on the server."
     )
     files = st.file_uploader("Export files", type=["csv", "toml"], accept_multiple_files=True,

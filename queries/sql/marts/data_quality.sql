@@ -18,14 +18,14 @@ complaints_without_session as (
 ),
 
 final as (
-    select 'sessions.csv' as file_name, 'booking_id not in bookings.csv' as check_name,
+    select 'sessions.csv' as file_name, 'Sessions whose booking is not in bookings.csv' as check_name,
         n as count_rows from sessions_without_booking
     union all
-    select 'consumables.csv', 'session_id not in sessions.csv', n from consumables_without_session
+    select 'consumables.csv', 'Consumables whose session is not in sessions.csv', n from consumables_without_session
     union all
-    select 'complaints.csv', 'session_id not in sessions.csv', n_unknown from complaints_without_session
+    select 'complaints.csv', 'Complaints whose session is not in sessions.csv', n_unknown from complaints_without_session
     union all
-    select 'complaints.csv', 'no session_id given', n_blank from complaints_without_session
+    select 'complaints.csv', 'Complaints with no session given', n_blank from complaints_without_session
 )
 
 select * from final

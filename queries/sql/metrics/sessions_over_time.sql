@@ -1,6 +1,6 @@
--- Per calendar month of the session: sessions, revenue, patients and the
--- complaints following those sessions (SPEC §2.4: month of the session),
--- reported on or before as_of.
+-- Per calendar month (or ISO week, $grain) of the session: sessions, revenue,
+-- patients and the complaints following those sessions (SPEC §2.4: month of the
+-- session), reported on or before as_of.
 with
 
 sessions as (
@@ -11,7 +11,7 @@ complaints as (select * from session_complaints($as_of)),
 
 final as (
     select
-        s.session_month as month,
+        date_trunc($grain, s.session_date)::date as period_start,
         count(*) as count_sessions,
         coalesce(sum(s.price), 0) as revenue,
         count(distinct s.patient_id) as count_patients,
@@ -19,8 +19,8 @@ final as (
         100.0 * coalesce(sum(c.count_complaints), 0) / count(*) as complaints_per_100_sessions
     from sessions as s
     left join complaints as c using (session_id)
-    group by s.session_month
-    order by month
+    group by period_start
+    order by period_start
 )
 
 select * from final
