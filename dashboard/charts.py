@@ -74,15 +74,18 @@ def stacked_bars(df, x: str, y: str, colour_by: str, title: str, y_title: str,
 
 def sessions_and_revenue(df, title: str, grain: str = "month") -> go.Figure:
     """Sessions per week or month (bars, left axis) and revenue (line, right axis)."""
-    fig = go.Figure()
-    fig.add_bar(x=df["period_start"], y=df["count_sessions"], name="Sessions", marker_color=PRIMARY,
-                hovertemplate="%{y:,d} sessions")
-    fig.add_scatter(x=df["period_start"], y=df["revenue"], name="Revenue ($)", yaxis="y2", mode="lines+markers",
-                    line=dict(color=SECONDARY, width=2), hovertemplate="$%{y:,.0f}")
     if grain == "week":
-        xaxis = dict(tickformat="%d %b %Y", title_text="Week starting (Monday)")
+        # Weeks as labelled categories: a date axis would put its ticks on Sundays, between the bars.
+        x = df["period_start"].dt.strftime("%d %b %Y")
+        xaxis = dict(type="category", title_text="Week starting (Monday)")
     else:
+        x = df["period_start"]
         xaxis = dict(dtick="M1" if len(df) <= 18 else "M3", tickformat="%b %Y")
+    fig = go.Figure()
+    fig.add_bar(x=x, y=df["count_sessions"], name="Sessions", marker_color=PRIMARY,
+                hovertemplate="%{y:,d} sessions")
+    fig.add_scatter(x=x, y=df["revenue"], name="Revenue ($)", yaxis="y2", mode="lines+markers",
+                    line=dict(color=SECONDARY, width=2), hovertemplate="$%{y:,.0f}")
     fig.update_layout(
         yaxis2=dict(title="Revenue ($)", overlaying="y", side="right", tickformat="$.3~s",
                     showgrid=False, rangemode="tozero"),
