@@ -57,7 +57,9 @@ if dataset is None:
 st.subheader("Files")
 summary = source.query("load_summary")
 st.dataframe(
-    summary.drop(columns=["entity"]),
+    # Dates as text so a file with no rows shows "—", not "None".
+    summary.drop(columns=["entity"]).assign(first_date=summary["first_date"].map(ui.day),
+                                             last_date=summary["last_date"].map(ui.day)),
     hide_index=True,
     width="stretch",
     column_config={
@@ -66,8 +68,8 @@ st.dataframe(
         "count_read": st.column_config.NumberColumn("Rows read", format="%,d"),
         "count_loaded": st.column_config.NumberColumn("Loaded", format="%,d"),
         "count_rejected": st.column_config.NumberColumn("Rejected", format="%,d"),
-        "first_date": st.column_config.DateColumn("From", format="D MMM YYYY"),
-        "last_date": st.column_config.DateColumn("To", format="D MMM YYYY"),
+        "first_date": "From",
+        "last_date": "To",
     },
 )
 absent = summary.loc[~summary["is_present"], "file_name"].tolist()
