@@ -51,9 +51,10 @@ def startup_path() -> Path:
 
 
 def _modified(path: Path) -> tuple:
-    """Changes when a file in the folder is added, removed, replaced or edited; or the .duckdb is rebuilt."""
+    """Changes when an export (or map) in the folder is added, removed or edited; or the .duckdb is rebuilt."""
     if path.is_dir():
-        return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file()))
+        return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir()
+                            if p.is_file() and p.suffix.lower() in (".csv", ".toml")))
     return (path.stat().st_mtime_ns,) if path.exists() else ()
 
 
