@@ -349,3 +349,17 @@ def test_short_periods_trend_by_week(period, grain):
 def test_money_on_a_card_stays_short(value, shown):
     from dashboard.ui import fmt
     assert fmt(value, "money") == shown
+
+
+def test_the_app_follows_its_startup_folder_when_a_file_is_removed(tmp_path, monkeypatch):
+    from conftest import complaint
+
+    folder = write_export(tmp_path / "export", bookings=[booking("B1", "P1", "2025-01-10")],
+                          sessions=[session("S1", "P1", "2025-01-10")],
+                          complaints=[complaint("C1", "P1", "2025-01-12", session_id="S1")])
+    monkeypatch.setenv("PRACTICE_DATA", str(folder))
+    at = open_app(period="all")
+    assert metrics(at)["Complaints"] == "100.00"
+    (folder / "complaints.csv").unlink()
+    at.run()
+    assert metrics(at)["Complaints"] == "—"
