@@ -356,7 +356,7 @@ def test_the_app_follows_its_startup_folder_when_a_file_is_removed(tmp_path, mon
 
     folder = write_export(tmp_path / "export", bookings=[booking("B1", "P1", "2025-01-10")],
                           sessions=[session("S1", "P1", "2025-01-10")],
-                          complaints=[complaint("C1", "P1", "2025-01-12", session_id="S1")])
+                          complaints=[complaint("C1", "P1", "2025-01-10 18:00", session_id="S1")])
     monkeypatch.setenv("PRACTICE_DATA", str(folder))
     at = open_app(period="all")
     assert metrics(at)["Complaints"] == "100.00"
