@@ -357,6 +357,10 @@ def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_labe
         if layer == "staging":
             con.execute(f"create table {name} as select * exclude (rejected, warning) "
                         f"from {name}_all where rejected is null")
+    # Every row of the checked staging tables now lives on in stg_*, load_rejects or load_warnings
+    # (and as read in raw_*): a fourth copy of the data would only make the file bigger.
+    for name in STAGING_MODELS:
+        con.execute(f"drop table {name}_all")
     con.execute(_sql("marts", "macros"))
     reporter(1.0, "Loaded")
 
