@@ -340,10 +340,10 @@ def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_labe
 
     con.execute(
         "create table load_sources as select * from (values "
-        + ", ".join("(?, ?, ?)" for _ in sources)
-        + ") t(entity, file_name, is_present)",
-        [v for s in sources.values() for v in
-         (s.entity.name, s.path.name if s.path else s.entity.file_name, s.path is not None)],
+        + ", ".join("(?, ?, ?, ?)" for _ in sources)
+        + ") t(file_order, entity, file_name, is_present)",
+        [v for order, s in enumerate(sources.values(), start=1) for v in
+         (order, s.entity.name, s.path.name if s.path else s.entity.file_name, s.path is not None)],
     )
     con.execute(
         "create table load_info as select ?::varchar as schema_version, ?::varchar as source, ?::timestamp as loaded_at",

@@ -176,6 +176,7 @@ def csv_bytes(folder: Path) -> dict[str, bytes]:
 def test_data_page_shows_what_the_sample_data_loaded(sample):
     at = open_app("data")
     table = files_table(at)
+    assert list(table.index) == ["bookings.csv", "sessions.csv", "consumables.csv", "complaints.csv"]
     expected = sample.execute("select file_name, count_read, count_loaded from load_files").fetchall()
     for file_name, read, loaded in expected:
         assert table.loc[file_name, "count_read"] == read

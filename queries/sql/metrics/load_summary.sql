@@ -14,6 +14,8 @@ final as (
     select f.*, s.first_date, s.last_date
     from files as f
     left join spans as s using (entity)
+    join load_sources as o using (entity)
+    order by o.file_order  -- bookings, sessions, consumables, complaints, as the contract lists them
 )
 
 select * from final
