@@ -80,10 +80,19 @@ def _parse_date(text: str | None) -> date | None:
         return None
 
 
-def _from_url(options: dict[str, list[str]], first: date, as_of: date) -> list[str]:
+def _from_url(options: dict[str, list[str]], first: date, export_date: date) -> list[str]:
     """Put the URL's values into the widgets' state; returns notices for what was dropped."""
     params = st.query_params
     notices = []
+    as_of = export_date
+    if "as_of" in params:
+        wanted = _parse_date(params.get("as_of"))
+        if wanted is not None and first <= wanted <= export_date:
+            as_of = wanted
+        else:
+            notices.append(f"as_of={params.get('as_of')!r} is not a date between {first:%d %b %Y} and "
+                           f"{export_date:%d %b %Y}; showing figures as of the export's date.")
+    st.session_state["filter_as_of"] = as_of
     preset = params.get("period", DEFAULT_PRESET)
     if preset not in PRESETS:
         notices.append(f"period={preset!r} is not a known period; showing {PRESETS[DEFAULT_PRESET]}.")
@@ -115,8 +124,10 @@ def _from_url(options: dict[str, list[str]], first: date, as_of: date) -> list[s
     return notices
 
 
-def _to_url(preset: str, start: date, end: date, selected: dict[str, list[str]]) -> None:
+def _to_url(preset: str, start: date, end: date, selected: dict[str, list[str]], as_of: date | None) -> None:
     params = {"period": preset}
+    if as_of is not None:
+        params["as_of"] = as_of.isoformat()
     if preset == "custom":
         params |= {"from": start.isoformat(), "to": end.isoformat()}
     for name, values in selected.items():
@@ -133,19 +144,23 @@ def _clear_notices() -> None:
 
 def sidebar() -> View:
     """Draw the shared filters in the sidebar and return the view they select."""
-    as_of = source.export_date()
+    export_date = source.export_date()
     meta = source.query("load_meta").iloc[0]
     # An export with no loadable dated rows still gets a (one-day) range rather than an error.
-    first = meta["data_starts_on"].date() if pd.notna(meta["data_starts_on"]) else as_of
+    first = meta["data_starts_on"].date() if pd.notna(meta["data_starts_on"]) else export_date
     options = _options()
     if st.session_state.get("filters_from_url") != source.current().version:
-        st.session_state[NOTICES] = _from_url(options, first, as_of)
+        st.session_state[NOTICES] = _from_url(options, first, export_date)
         st.session_state["filters_from_url"] = source.current().version
+    # The as-of widget is drawn last but decides every period above it; keep it inside the data.
+    st.session_state["filter_as_of"] = min(max(st.session_state.get("filter_as_of") or export_date, first),
+                                           export_date)
+    as_of = st.session_state["filter_as_of"]
 
     with st.sidebar:
         st.header("Filters")
         preset = st.selectbox("Period", list(PRESETS), format_func=PRESETS.get, key="filter_period",
-                              help=f"Periods end on the export's date, {as_of:%d %b %Y}, not today.",
+                              help=f"Periods end on the as-of date, {as_of:%d %b %Y}, not today.",
                               on_change=_clear_notices)
         if preset == "custom":
             # Keep the picked range inside the data (it may come from an earlier upload).
@@ -165,11 +180,18 @@ def sidebar() -> View:
             st.session_state[key] = [v for v in st.session_state.get(key, []) if v in options[name]]
             selected[name] = st.multiselect(label, options[name], key=key, placeholder="All",
                                             format_func=labels.value, on_change=_clear_notices)
-        st.caption(f"Data as of **{as_of:%d %b %Y}** (latest booking or session in the export).")
+        st.date_input("Figures as of", key="filter_as_of", min_value=first, max_value=export_date,
+                      format="YYYY-MM-DD", on_change=_clear_notices,
+                      help="Compute every figure as it stood on this day: later sessions, bookings and complaints "
+                           "are left out, and six-month windows still open on it are pending.")
+        if as_of == export_date:
+            st.caption(f"Figures as of **{as_of:%d %b %Y}**, the export's date (its latest booking or session).")
+        else:
+            st.caption(f"Figures as of **{as_of:%d %b %Y}**; the export runs to {export_date:%d %b %Y}.")
         for notice in st.session_state.get(NOTICES, []):
             st.warning(notice, icon=":material/link_off:")
 
-    _to_url(preset, start, end, selected)
+    _to_url(preset, start, end, selected, as_of if as_of != export_date else None)
     filters = Filters(start=start, end=end,
                       **{name: tuple(values) or None for name, values in selected.items()})
     end = min(end, as_of)

@@ -364,3 +364,24 @@ def test_the_app_follows_its_startup_folder_when_a_file_is_removed(tmp_path, mon
     (folder / "complaints.csv").unlink()
     at.run()
     assert metrics(at)["Complaints"] == "—"
+
+
+def test_figures_as_of_an_earlier_day_equal_the_report_for_that_day(sample):
+    from datetime import date
+
+    report = build_report(sample, as_of=date(2025, 6, 30))
+    at = open_app(period="all", as_of="2025-06-30")
+    shown = metrics(at)
+    assert at.date_input[-1].value == date(2025, 6, 30)
+    assert shown["Sessions"] == f"{sum(report['sessions_by_body_area'].values()):,}"
+    assert shown["Rebooking"] == percent(report["rebooking_6m"]["rate"])
+    assert shown["No-shows"] == percent(report["no_show_rate"])
+    assert shown["Complaints"] == f"{report['complaints_per_100_sessions']:.2f}"
+    assert "the export runs to 31 Oct 2026" in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("as_of", ["2031-01-01", "yesterday", "2019-01-01"])
+def test_an_as_of_outside_the_data_is_ignored_with_a_notice(as_of):
+    at = open_app(period="all", as_of=as_of)
+    assert any(f"as_of={as_of!r} is not a date between" in w.value for w in at.warning)
+    assert "as_of" not in at.query_params
