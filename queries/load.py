@@ -19,7 +19,7 @@ import tomllib
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -60,6 +60,7 @@ class SourceFile:
     path: Path | None
     columns: list[str] = field(default_factory=list)  # contract names, in file order
     extra_columns: list[str] = field(default_factory=list)
+    encoding: str = "utf-8-sig"  # found once by inspect(): probing means reading the whole file
 
 
 @dataclass
@@ -151,10 +152,6 @@ def _encoding(path: Path) -> str:
     raise LoadError(f"{path.name}: not a text file in UTF-8, UTF-16 or Windows-1252; export it again as CSV")
 
 
-def _open_text(path: Path):
-    return path.open(encoding=_encoding(path), newline="")
-
-
 def _header_names(entity: Entity, header: list[str], renames: dict[str, str], file_name: str) -> list[str]:
     """Map the file's header onto contract names (SPEC §1 header rule, then the column map)."""
     theirs_to_ours = {normalise_name(theirs): ours for ours, theirs in renames.items()}
@@ -188,8 +185,9 @@ def inspect(folder: Path, column_map_path: Path | None = None) -> dict[str, Sour
                 raise LoadError(f"{mapped}: required file not found in {folder} (the column map names it as {entity.file_name})"
                                 if mapped else f"{entity.file_name}: required file not found in {folder}")
             continue
+        source.encoding = _encoding(path)
         try:
-            with _open_text(path) as handle:
+            with path.open(encoding=source.encoding, newline="") as handle:
                 header = next(_csv_reader(handle), None)
         except csv.Error as exc:
             raise LoadError(f"{path.name}: cannot read the header: {exc}") from exc
@@ -286,7 +284,7 @@ def _load_raw(con, source: SourceFile, report: Callable[[int], None]) -> None:
         con.execute(f"insert into {table} select * from raw_chunk")
         con.unregister("raw_chunk")
 
-    with _open_text(source.path) as handle:
+    with source.path.open(encoding=source.encoding, newline="") as handle:
         counted = _CountingLines(handle)
         batch: list[tuple[int, list[str]]] = []
         for record in _records(counted, file_name):
@@ -365,7 +363,7 @@ def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_labe
     reporter(1.0, "Loaded")
 
 
-def _file_counts(con) -> dict[str, dict]:
+def file_counts(con) -> dict[str, dict]:
     rows = con.execute(
         "select entity, file_name, is_present, count_read, count_loaded, count_rejected from load_files"
     ).fetchall()
@@ -403,7 +401,7 @@ def load(
             if isinstance(exc, duckdb.Error | OSError):
                 raise LoadError(f"{folder.name}: could not be loaded: {exc}") from exc
             raise
-        return LoadResult(con, uuid.uuid4().hex, _file_counts(con), clock() - started)
+        return LoadResult(con, uuid.uuid4().hex, file_counts(con), clock() - started)
 
     target = Path(db_path)
     _check_target(target)
@@ -412,7 +410,7 @@ def load(
         con = duckdb.connect(str(building))
         try:
             _build(con, sources, reporter, label)
-            counts = _file_counts(con)
+            counts = file_counts(con)
         finally:
             con.close()
         os.replace(building, target)
@@ -477,10 +475,6 @@ def open_database(db_path: str | os.PathLike) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def file_counts(con) -> dict[str, dict]:
-    return _file_counts(con)
-
-
 def _print_progress(fraction: float, message: str) -> None:
     print(f"\r{fraction:6.1%}  {message:<40}", end="", file=sys.stderr, flush=True)
 
@@ -517,10 +511,6 @@ def main(argv: list[str] | None = None) -> int:
               f"(duckdb -readonly {args.db} \"from load_rejects\")")
     result.connection.close()
     return 0
-
-
-def default_as_of(con) -> date | None:
-    return con.execute("select default_as_of from load_meta").fetchone()[0]
 
 
 if __name__ == "__main__":
