@@ -6,7 +6,6 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from dashboard import labels
 from queries.contract import BODY_AREAS, COMPLAINT_CATEGORIES, CONCERNS
 
 # Colour-blind-safe palette (Okabe-Ito, then Tableau), assigned once per code so a
@@ -42,34 +41,6 @@ def _layout(fig: go.Figure, title: str, y_title: str, y_format: str = ",d") -> g
     fig.update_layout(template=TEMPLATE, title=dict(text=title), yaxis_title=y_title,
                       yaxis_tickformat=y_format, **BACKGROUND)
     return fig
-
-
-def bars(df, x: str, y: str, title: str, y_title: str, *, colours: dict | None = None,
-         y_format: str = ",d", hover_format: str = ",d", horizontal: bool = False) -> go.Figure:
-    """One bar per row; codes are shown as words and coloured by their fixed colour."""
-    names = [labels.value(v) for v in df[x]]
-    colour = [(colours or {}).get(v, PRIMARY) for v in df[x]]
-    bar = go.Bar(x=df[y] if horizontal else names, y=names if horizontal else df[y],
-                 orientation="h" if horizontal else "v", marker_color=colour,
-                 hovertemplate=f"%{{{'y' if horizontal else 'x'}}}: %{{{'x' if horizontal else 'y'}:{hover_format}}}"
-                               "<extra></extra>")
-    fig = _layout(go.Figure(bar), title, "" if horizontal else y_title, y_format)
-    if y_format == ",d" and not horizontal:
-        _whole_number_ticks(fig, df[y].max() if len(df) else None)
-    if horizontal:
-        fig.update_layout(xaxis_title=y_title, xaxis_tickformat=y_format, yaxis=dict(autorange="reversed"),
-                          hovermode="closest")
-    return fig
-
-
-def stacked_bars(df, x: str, y: str, colour_by: str, title: str, y_title: str,
-                 colours: dict | None = None) -> go.Figure:
-    fig = go.Figure()
-    for code, part in df.groupby(colour_by, sort=False):
-        fig.add_bar(x=part[x], y=part[y], name=labels.value(code),
-                    marker_color=(colours or COLOURS).get(code), hovertemplate="%{y:,d}")
-    fig.update_layout(barmode="stack")
-    return _layout(fig, title, y_title)
 
 
 def sessions_and_revenue(df, title: str, grain: str = "month") -> go.Figure:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from queries.api import Filters, default_as_of, run_query
+from queries.api import Filters, run_query
 from queries.kpis import Target, TargetsError, read_targets
 from queries.load import LoadError, LoadResult, Progress, load, open_database
 
@@ -125,13 +125,8 @@ def absent_files() -> set[str]:
 
 
 def export_date() -> date:
-    dataset = current()
-    return _cached_as_of(dataset.version, dataset.connection)
-
-
-@st.cache_data(show_spinner=False)
-def _cached_as_of(version: str, _connection) -> date:
-    return default_as_of(_connection)
+    """The default as-of date: the latest booking made or session performed (load_meta)."""
+    return query("load_meta").iloc[0]["default_as_of"].date()
 
 
 def targets() -> dict[str, Target]:
