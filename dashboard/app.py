@@ -19,6 +19,12 @@ st.set_page_config(page_title="Practice analytics", page_icon=":material/spa:", 
 # Not `pages/`: a folder of that name beside the entry script makes AppTest rerun the page alone.
 PAGES_DIR = Path(__file__).parent / "views"
 overview = st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/dashboard:", default=True)
+clinic = [
+    st.Page(PAGES_DIR / "body_areas.py", title="Body areas", icon=":material/accessibility_new:"),
+    st.Page(PAGES_DIR / "rebooking.py", title="Rebooking", icon=":material/event_repeat:"),
+    st.Page(PAGES_DIR / "aftercare.py", title="Aftercare", icon=":material/healing:"),
+    st.Page(PAGES_DIR / "consumables.py", title="Consumables", icon=":material/inventory_2:"),
+]
 data = st.Page(PAGES_DIR / "data.py", title="Data", icon=":material/upload_file:")
 
 try:
@@ -29,6 +35,6 @@ except LoadError as exc:
     st.navigation({"Data": [data]}).run()
     st.stop()
 
-page = st.navigation({"Owner": [overview], "Data": [data]})
+page = st.navigation({"Owner": [overview], "Clinic": clinic, "Data": [data]})
 filters.sidebar()
 page.run()

@@ -36,6 +36,8 @@ LISTS = {
 }
 STATE = "active_filters"
 NOTICES = "filter_notices"
+# URL parameters a page owns (ui.url_value reads and writes them); the sidebar keeps them in the link.
+PAGE_PARAMS = ("recall_min", "recall_max", "lot", "curve_by", "curve_groups")
 
 
 @dataclass(frozen=True)
@@ -133,11 +135,14 @@ def _to_url(preset: str, start: date, end: date, selected: dict[str, list[str]],
     for name, values in selected.items():
         if values:
             params[LISTS[name][0]] = values
+    for name in PAGE_PARAMS:
+        if name in st.query_params:
+            params[name] = st.query_params.get_all(name)
     if params != {"period": DEFAULT_PRESET} or st.query_params.to_dict():
         st.query_params.from_dict(params)
 
 
-def _clear_notices() -> None:
+def clear_notices() -> None:
     """Once someone changes a filter, notices about the link they opened are history."""
     st.session_state[NOTICES] = []
 
@@ -161,13 +166,13 @@ def sidebar() -> View:
         st.header("Filters")
         preset = st.selectbox("Period", list(PRESETS), format_func=PRESETS.get, key="filter_period",
                               help=f"Periods end on the as-of date, {as_of:%d %b %Y}, not today.",
-                              on_change=_clear_notices)
+                              on_change=clear_notices)
         if preset == "custom":
             # Keep the picked range inside the data (it may come from an earlier upload).
             picked = st.session_state.get("filter_dates") or (as_of - timedelta(days=89), as_of)
             st.session_state["filter_dates"] = tuple(min(max(d, first), as_of) for d in picked)
             picked = st.date_input("From – to", key="filter_dates", min_value=first, max_value=as_of,
-                                   format="YYYY-MM-DD", on_change=_clear_notices)
+                                   format="YYYY-MM-DD", on_change=clear_notices)
             # While the second date is being picked the widget holds one date.
             start, end = (picked[0], picked[-1]) if picked else (first, as_of)
             is_partial = False
@@ -179,9 +184,9 @@ def sidebar() -> View:
             key = f"filter_{name}"
             st.session_state[key] = [v for v in st.session_state.get(key, []) if v in options[name]]
             selected[name] = st.multiselect(label, options[name], key=key, placeholder="All",
-                                            format_func=labels.value, on_change=_clear_notices)
+                                            format_func=labels.value, on_change=clear_notices)
         st.date_input("Figures as of", key="filter_as_of", min_value=first, max_value=export_date,
-                      format="YYYY-MM-DD", on_change=_clear_notices,
+                      format="YYYY-MM-DD", on_change=clear_notices,
                       help="Compute every figure as it stood on this day: later sessions, bookings and complaints "
                            "are left out, and six-month windows still open on it are pending.")
         if as_of == export_date:

@@ -20,14 +20,15 @@ import pandas as pd
 import streamlit as st
 
 from queries.api import Filters, run_query
-from queries.kpis import Target, TargetsError, read_targets
+from queries.kpis import Target, TargetsError
 from queries.load import LoadError, LoadResult, Progress, load, open_database
+from queries.settings import Settings, read_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "sample_data" / "default"
 DATA_ENV = "PRACTICE_DATA"
-TARGETS_ENV = "PRACTICE_TARGETS"
-TARGETS_NAME = "targets.toml"
+SETTINGS_ENV = "PRACTICE_SETTINGS"
+TARGETS_ENV = "PRACTICE_TARGETS"  # before practice.toml: a targets file alone
 UPLOAD_KEY = "uploaded_dataset"
 
 
@@ -38,7 +39,7 @@ class Dataset:
     label: str
     path: Path | None  # folder or .duckdb file it came from; None for an upload
     is_upload: bool = False
-    upload_targets: dict[str, Target] | None = None  # from a targets.toml uploaded with the exports
+    upload_settings: Settings | None = None  # from a practice.toml (or targets.toml) uploaded with the exports
 
 
 def startup_path() -> Path:
@@ -86,7 +87,7 @@ def load_upload(files: list, progress: Progress | None = None) -> LoadResult:
         for uploaded in files:
             (folder / Path(uploaded.name).name).write_bytes(uploaded.getvalue())
         result = load(folder, progress=progress)
-        uploaded_targets = read_targets(folder / TARGETS_NAME)
+        uploaded_settings = read_settings(folder)
     except TargetsError as exc:
         raise LoadError(str(exc)) from exc
     except LoadError as exc:
@@ -98,7 +99,7 @@ def load_upload(files: list, progress: Progress | None = None) -> LoadResult:
         shutil.rmtree(folder, ignore_errors=True)
     names = ", ".join(sorted(f.name for f in files))
     st.session_state[UPLOAD_KEY] = Dataset(result.connection, result.version, f"Uploaded: {names}", None, True,
-                                           uploaded_targets)
+                                           uploaded_settings)
     return result
 
 
@@ -129,19 +130,26 @@ def export_date() -> date:
     return query("load_meta").iloc[0]["default_as_of"].date()
 
 
-def targets() -> dict[str, Target]:
-    """KPI targets: $PRACTICE_TARGETS, else targets.toml uploaded with the exports or beside the startup data."""
-    chosen = os.environ.get(TARGETS_ENV)
+def settings() -> Settings:
+    """The practice's settings: uploaded with the exports, else $PRACTICE_SETTINGS, else practice.toml
+    beside the startup data ($PRACTICE_TARGETS, when set, names the targets). A broken file is
+    reported once on the page and the defaults are used."""
     dataset = current()
-    if dataset.is_upload and not chosen:
-        return dataset.upload_targets or {}
+    settings_file, targets_file = os.environ.get(SETTINGS_ENV), os.environ.get(TARGETS_ENV)
+    if dataset.is_upload and not (settings_file or targets_file):
+        return dataset.upload_settings or Settings()
     path = startup_path()
-    file = Path(chosen) if chosen else (path if path.is_dir() else path.parent) / TARGETS_NAME
     try:
-        return read_targets(file)
+        return read_settings(path if path.is_dir() else path.parent,
+                             Path(settings_file) if settings_file else None,
+                             Path(targets_file) if targets_file else None)
     except TargetsError as exc:
-        st.warning(f"Targets not shown: {exc}", icon=":material/warning:")
-        return {}
+        st.warning(f"Practice settings not used: {exc}", icon=":material/warning:")
+        return Settings()
 
 
-__all__ = ["Dataset", "LoadError", "current", "export_date", "forget_upload", "load_upload", "query"]
+def targets() -> dict[str, Target]:
+    return settings().targets
+
+
+__all__ = ["Dataset", "LoadError", "current", "export_date", "forget_upload", "load_upload", "query", "settings"]

@@ -1,11 +1,14 @@
-"""Small pieces every page uses: number formats, KPI cards, empty states, downloads."""
+"""Small pieces every page uses: number formats, KPI cards, empty states, sections, charts with
+their tables, downloads, and charts whose click sets a sidebar filter."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import labels
+from dashboard import definitions, filters, labels, source
 from queries.kpis import Kpi, Target
 
 CARD_WIDTH = 185  # px: the widest card content ("$302.97", "Supplies cost ?") fits without "…"
@@ -16,18 +19,23 @@ def day(value) -> str:
     return "—" if value is None or pd.isna(value) else f"{value:%d %b %Y}"
 
 
-def fmt(value, unit: str) -> str:
+def currency() -> str:
+    """The practice's currency symbol (practice.toml), placed before amounts."""
+    return source.settings().currency
+
+
+def fmt(value, unit: str, symbol: str = "$") -> str:
     if value is None:
         return "n/a"
     if unit == "money":
         # Short enough for a card at 1280 px; the card's help gives the exact figure.
         if abs(value) >= 1_000_000:
-            return f"${value / 1_000_000:,.2f}M"
+            return f"{symbol}{value / 1_000_000:,.2f}M"
         if abs(value) >= 100_000:
-            return f"${value / 1000:,.0f}k"
+            return f"{symbol}{value / 1000:,.0f}k"
         if abs(value) >= 10_000:
-            return f"${value / 1000:,.1f}k"
-        return f"${value:,.2f}" if abs(value) < 1000 else f"${value:,.0f}"
+            return f"{symbol}{value / 1000:,.1f}k"
+        return f"{symbol}{value:,.2f}" if abs(value) < 1000 else f"{symbol}{value:,.0f}"
     if unit == "rate":
         return f"{value:.1%}"
     if unit == "per_100":
@@ -35,7 +43,7 @@ def fmt(value, unit: str) -> str:
     return f"{value:,.0f}"
 
 
-def fmt_change(current, previous, unit: str) -> str | None:
+def fmt_change(current, previous, unit: str, symbol: str = "$") -> str | None:
     """The change since the previous period, in the KPI's own terms (points for rates)."""
     if current is None or previous is None:
         return None
@@ -43,30 +51,31 @@ def fmt_change(current, previous, unit: str) -> str | None:
     if unit == "rate":
         return f"{change * 100:+.1f} pts"
     if unit == "money":
-        return f"{'+' if change >= 0 else '-'}${abs(change):,.2f}" if abs(change) < 1000 else \
-            f"{'+' if change >= 0 else '-'}${abs(change):,.0f}"
+        return f"{'+' if change >= 0 else '-'}{symbol}{abs(change):,.2f}" if abs(change) < 1000 else \
+            f"{'+' if change >= 0 else '-'}{symbol}{abs(change):,.0f}"
     if unit == "per_100":
         return f"{change:+.2f}"
     return f"{change:+,.0f}"
 
 
 def kpi_card(kpi: Kpi, value, previous=None, target: Target | None = None, note: str | None = None) -> None:
+    symbol = currency()
     help_text = kpi.help
     if kpi.unit == "money" and value is not None:
-        help_text += f"\n\nThis period: ${value:,.2f}."
+        help_text += f"\n\nThis period: {symbol}{value:,.2f}."
     if previous is not None:
-        help_text += f"\n\nComparison period: {fmt(previous, kpi.unit)}."
+        help_text += f"\n\nComparison period: {fmt(previous, kpi.unit, symbol)}."
     caption = note or ""
     if target is not None:
         met = target.is_met(value)
         bound = " and ".join(p for p in (
-            f"≥ {fmt(target.minimum, kpi.unit)}" if target.minimum is not None else "",
-            f"≤ {fmt(target.maximum, kpi.unit)}" if target.maximum is not None else "") if p)
+            f"≥ {fmt(target.minimum, kpi.unit, symbol)}" if target.minimum is not None else "",
+            f"≤ {fmt(target.maximum, kpi.unit, symbol)}" if target.maximum is not None else "") if p)
         verdict = {True: ":material/check_circle: on target", False: ":material/warning: off target",
                    None: "target"}[met]
         caption = f"{verdict} ({bound})" + (f" · {caption}" if caption else "")
     with st.container(border=True, width=CARD_WIDTH):
-        st.metric(kpi.label, fmt(value, kpi.unit), delta=fmt_change(value, previous, kpi.unit),
+        st.metric(kpi.label, fmt(value, kpi.unit, symbol), delta=fmt_change(value, previous, kpi.unit, symbol),
                   delta_color="normal" if kpi.higher_is_better else "inverse", help=help_text)
         if caption:
             st.caption(caption)
@@ -82,22 +91,96 @@ def empty_state(message: str) -> None:
     st.info(f"{message} Widen the period or clear some filters in the sidebar.", icon="🔎")
 
 
-# Number formats by the readable column name (labels.COLUMNS) a table shows.
-NUMBER_FORMATS = {
-    "Revenue ($)": "$%,.0f",
-    "Cost ($)": "$%,.2f",
-    "Sessions": "%,d",
-    "Bookings": "%,d",
-    "Complaints": "%,d",
-    "Rows": "%,d",
-}
+def _column_config(df, symbol: str) -> dict:
+    """st.dataframe formats for the columns labels.FORMATS knows, keyed by their readable names."""
+    printf = {"count": "%,d", "change": "%+,d", "per_100": "%.2f", "mm": "%.2f mm", "amount": "%,.1f",
+              "money": f"{symbol}%,.2f", "money_whole": f"{symbol}%,.0f", "probability": "%.4f", "rate": "percent"}
+    config = {}
+    for name in df.columns:
+        kind = labels.FORMATS.get(name)
+        if kind:
+            title = labels.column(name, symbol)
+            config[title] = st.column_config.NumberColumn(title, format=printf[kind])
+        elif pd.api.types.is_datetime64_any_dtype(df[name]):
+            title = labels.column(name, symbol)
+            has_time = (df[name].dropna().dt.normalize() != df[name].dropna()).any()
+            config[title] = st.column_config.DatetimeColumn(title, format="D MMM YYYY, HH:mm" if has_time else "D MMM YYYY")
+    return config
 
 
-def table_with_download(df, file_name: str, *, dimension_title: str | None = None) -> None:
+def table_with_download(df, file_name: str, *, dimension_title: str | None = None, height: int | str = "auto") -> None:
     """A readable table and, beside it, the same rows as CSV."""
-    shown = labels.frame(df, dimension_title)
-    config = {name: st.column_config.NumberColumn(name, format=fmt_)
-              for name, fmt_ in NUMBER_FORMATS.items() if name in shown.columns}
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config or None)
-    st.download_button("Download CSV", shown.to_csv(index=False).encode("utf-8"), file_name=file_name,
+    symbol = currency()
+    shown = labels.frame(df, dimension_title, symbol)
+    st.dataframe(shown, hide_index=True, width="stretch", height=height, column_config=_column_config(df, symbol) or None)
+    download(shown, file_name)
+
+
+def download(shown: pd.DataFrame, file_name: str, label: str = "Download CSV") -> None:
+    st.download_button(label, shown.to_csv(index=False).encode("utf-8"), file_name=file_name,
                        mime="text/csv", key=f"download_{file_name}", icon=":material/download:")
+
+
+def section(title: str, definition: str, caption: str | None = None) -> None:
+    """A figure's heading, its definition from docs/metrics.md behind the ?, and an optional one-line caption."""
+    st.subheader(title, help=definitions.text(definition))
+    if caption:
+        st.caption(caption)
+
+
+def chart(fig, data: pd.DataFrame, file_name: str, *, key: str, on_click: Callable | None = None,
+          dimension_title: str | None = None) -> None:
+    """A chart, and under it the table behind it (in a popover) with its CSV download."""
+    st.plotly_chart(fig, key=key, on_select=on_click or "ignore", selection_mode="points",
+                    config={"displaylogo": False})
+    with st.popover("Table", icon=":material/table:"):
+        table_with_download(data, file_name, dimension_title=dimension_title)
+
+
+def filter_on_click(chart_key: str, filter_name: str) -> Callable[[], None]:
+    """An on_select callback: the clicked bar's or area's value (its `customdata`) becomes the sidebar
+    filter `filter_name` (filters.LISTS), and so the URL. It runs before the sidebar is drawn again."""
+    def apply() -> None:
+        state = st.session_state.get(chart_key) or {}
+        points = (state.get("selection") or {}).get("points") or []
+        values = []
+        for point in points:
+            data = point.get("customdata")
+            value = data[0] if isinstance(data, list | tuple) else data
+            if value is not None and value not in values:
+                values.append(value)
+        if values:
+            st.session_state[f"filter_{filter_name}"] = values
+            filters.clear_notices()
+    return apply
+
+
+def url_value(name: str, default, parse: Callable[[str], object]):
+    """The value of page-owned URL parameter `name` (filters.PAGE_PARAMS), parsed, or `default` when it is
+    absent or does not parse. Pair with set_url_value after the widget, so the link follows it."""
+    assert name in filters.PAGE_PARAMS, name
+    text = st.query_params.get(name)
+    if text is None:
+        return default
+    try:
+        return parse(text)
+    except ValueError:
+        st.warning(f"{name}={text!r} in the link is not usable; showing the default.", icon=":material/link_off:")
+        return default
+
+
+def set_url_value(name: str, value, default) -> None:
+    """Keep `value` in the link; a default leaves the link clean."""
+    if value == default or value is None:
+        st.query_params.pop(name, None)
+    else:
+        st.query_params[name] = str(value)
+
+
+def one_of(options) -> Callable[[str], str]:
+    """A url_value parser accepting only `options`."""
+    def parse(text: str) -> str:
+        if text not in options:
+            raise ValueError(text)
+        return text
+    return parse

@@ -3,7 +3,9 @@
     run_query(con, "rebooking_6m", Filters(start=..., end=...), as_of=...)
 
 Values only ever reach SQL as bind parameters; a query's name must be one of
-the files in queries/sql/metrics.
+the files in queries/sql/metrics (grouped in folders by who reads them: owner/,
+clinic/, load/; names are unique across folders). A query that groups by a
+`$dimension` accepts only the dimensions DIMENSIONS lists for it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,29 @@ _PARAMETER = re.compile(r"\$([a-z_]+)")
 FILTER_LISTS = ("locations", "practitioners", "treatments", "body_areas", "concerns")
 EARLIEST = date(1900, 1, 1)
 GRAINS = ("week", "month")  # the time buckets a series may use
+
+# Parameters some queries take, and their values when the caller gives none.
+OPTIONAL = {
+    "grain": "month",
+    "previous_start": None,  # the comparison period (sessions_by_body_area); None: no comparison
+    "previous_end": None,
+    "min_days": 42,  # recall bounds (SPEC 2.8)
+    "max_days": 180,
+    "groups": None,  # rebooking_curve: the dimension's values to draw; None: all
+    "lot": None,  # lot_sessions / lot_complaints: the lot traced
+}
+
+# What each query may group by ($dimension); the SQL's CASE names the same values.
+_SESSION_DIMENSIONS = ("treatment", "location", "practitioner", "body_area", "concern")
+DIMENSIONS = {
+    "sessions_by_dimension": _SESSION_DIMENSIONS,
+    "sessions_by_area_and_dimension": ("treatment", "location", "practitioner"),
+    "rebooking_by_dimension": (*_SESSION_DIMENSIONS, "patient_type"),
+    "rebooking_curve": ("all", *_SESSION_DIMENSIONS, "patient_type"),
+    "complaint_rate_by_dimension": ("depth_band", *_SESSION_DIMENSIONS),
+    "consumable_cost_by_dimension": _SESSION_DIMENSIONS,
+    "tip_compliance_by_dimension": ("month", "location", "practitioner"),
+}
 
 
 @dataclass(frozen=True)
@@ -43,15 +68,25 @@ class Filters:
         return replace(self, start=start, end=end)
 
 
+@cache
+def _query_files() -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for path in sorted(METRICS_DIR.rglob("*.sql")):
+        if path.stem in files:
+            raise RuntimeError(f"two queries named {path.stem}: {files[path.stem]} and {path}")
+        files[path.stem] = path
+    return files
+
+
 def query_names() -> list[str]:
-    return sorted(p.stem for p in METRICS_DIR.glob("*.sql"))
+    return sorted(_query_files())
 
 
 @cache
 def query_sql(name: str) -> str:
-    if name not in query_names():
+    if name not in _query_files():
         raise KeyError(f"no query named {name!r}; known: {', '.join(query_names())}")
-    return (METRICS_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return _query_files()[name].read_text(encoding="utf-8")
 
 
 def parameters(filters: Filters, as_of: date, **extra) -> dict:
@@ -63,10 +98,12 @@ def parameters(filters: Filters, as_of: date, **extra) -> dict:
     for name in FILTER_LISTS:
         if params[name] is not None:
             params[name] = list(params[name])
-    params["grain"] = "month"
+    params.update(OPTIONAL)
     params.update(extra)
     if params["grain"] not in GRAINS:
         raise ValueError(f"grain must be one of {GRAINS}, not {params['grain']!r}")
+    if params["groups"] is not None:
+        params["groups"] = list(params["groups"])
     return params
 
 
@@ -80,6 +117,8 @@ def run_query(
 ) -> pd.DataFrame:
     """Run the metric query `name`; `as_of` defaults to the export's date."""
     sql = query_sql(name)
+    if name in DIMENSIONS and extra.get("dimension") not in DIMENSIONS[name]:
+        raise ValueError(f"{name} groups by one of {DIMENSIONS[name]}, not {extra.get('dimension')!r}")
     used = set(_PARAMETER.findall(sql))
     params = {}
     if used:

@@ -131,19 +131,26 @@ class TargetsError(ValueError):
     pass
 
 
-def read_targets(path: Path) -> dict[str, Target]:
-    """`targets.toml`: `rebooking_rate = { min = 0.60 }`, one line per KPI key; {} when absent."""
-    if not path.is_file():
-        return {}
+def read_toml(path: Path) -> dict:
+    """A TOML file as a dict; TargetsError naming the file when it cannot be read."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TargetsError(f"{path.name}: {exc}") from exc
+
+
+def parse_targets(raw: dict, where: str) -> dict[str, Target]:
+    """`rebooking_rate = { min = 0.60 }`, one line per KPI key; `where` names the file (and section)."""
     targets = {}
     for key, bounds in raw.items():
         if key not in KPI_BY_KEY:
-            raise TargetsError(f"{path.name}: {key} is not a KPI; expected one of {', '.join(KPI_BY_KEY)}")
+            raise TargetsError(f"{where}: {key} is not a KPI; expected one of {', '.join(KPI_BY_KEY)}")
         if not isinstance(bounds, dict) or not set(bounds) <= {"min", "max"} or not bounds:
-            raise TargetsError(f"{path.name}: {key} needs {{ min = … }} and/or {{ max = … }}")
+            raise TargetsError(f"{where}: {key} needs {{ min = … }} and/or {{ max = … }}")
         targets[key] = Target(bounds.get("min"), bounds.get("max"))
     return targets
+
+
+def read_targets(path: Path) -> dict[str, Target]:
+    """A `targets.toml` (before practice.toml held them): {} when absent."""
+    return parse_targets(read_toml(path), path.name) if path.is_file() else {}

@@ -28,7 +28,7 @@ import pyarrow as pa
 from queries.contract import ENTITIES, Entity, normalise_name
 
 SQL_DIR = Path(__file__).parent / "sql"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: depth band, patient type; consumables carry patient and sort by day
 COLUMN_MAP_NAME = "column_map.toml"
 CHUNK_ROWS = 100_000
 PROGRESS_AFTER_SECONDS = 1.0

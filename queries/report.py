@@ -15,7 +15,9 @@ from datetime import date
 from pathlib import Path
 
 from queries.api import Filters, default_as_of, run_query
+from queries.kpis import TargetsError
 from queries.load import LoadError, file_counts, load, open_database
+from queries.settings import read_settings
 
 
 def _number(value):
@@ -81,14 +83,51 @@ def build_report(con, as_of: date | None = None, filters: Filters | None = None)
         for month, sessions, complaints in zip(
             monthly["period_start"], monthly["count_sessions"], monthly["count_complaints"], strict=True)
     }
+    report |= clinic_figures(con, as_of, filters, present)
     return report
+
+
+def clinic_figures(con, as_of: date, filters: Filters, present: set[str]) -> dict:
+    """SPEC §3's keys for 2.7-2.11, from the queries the Clinic pages run."""
+    def run(name: str, **extra):
+        return run_query(con, name, filters, as_of=as_of, **extra)
+
+    by_area = run("rebooking_by_dimension", dimension="body_area")
+    figures: dict = {
+        "rebooking_6m_by_body_area": {
+            row.dimension_value: {"eligible": int(row.count_eligible), "rebooked": int(row.count_rebooked),
+                                  "pending": int(row.count_pending), "rate": _number(row.rebooking_rate)}
+            for row in by_area.itertuples()
+        },
+        # SPEC 2.8's default bounds, whatever a practice's settings choose for its dashboard.
+        "recall": {"patients": len(run("recall_list"))},
+    }
+    if "complaints" in present:
+        control = run("complaints_control")
+        signals = control[control["is_signal"]]
+        figures["complaints_control"] = {
+            "centre_per_100": _number(control["centre_per_100"].iloc[0]) if len(control) else None,
+            "signals": {month.strftime("%Y-%m"): float(rate)
+                        for month, rate in zip(signals["month"], signals["complaints_per_100"], strict=True)},
+        }
+    if "consumables" in present:
+        figures["lots"] = {
+            row.lot: {"sessions": int(row.count_sessions)}
+            | ({"complaints": int(row.count_complaints)} if "complaints" in present else {})
+            for row in run("lot_trace").itertuples()
+        }
+        figures["consumables_by_item"] = {
+            row.item: {"quantity": float(row.quantity), "cost": float(row.cost), "sessions": int(row.count_sessions)}
+            for row in run("consumables_by_item").itertuples()
+        }
+    return figures
 
 
 def _percent(value) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-def format_text(report: dict) -> str:
+def format_text(report: dict, currency: str = "$") -> str:
     lines = [f"Practice report as of {report['as_of']}", ""]
     lines.append(f"{'file':<14}{'read':>10}{'loaded':>10}{'rejected':>10}")
     for name, row in report["rows"].items():
@@ -107,9 +146,9 @@ def format_text(report: dict) -> str:
     if "consumables" in report:
         c = report["consumables"]
         lines += [
-            f"Consumable cost, total                          ${c['cost_total']:,.2f}",
+            f"Consumable cost, total                          {currency}{c['cost_total']:,.2f}",
             "Consumable cost per session                     "
-            + ("n/a" if c["cost_per_session"] is None else f"${c['cost_per_session']:,.2f}"),
+            + ("n/a" if c["cost_per_session"] is None else f"{currency}{c['cost_per_session']:,.2f}"),
             f"Sterile-tip compliance (micro-needling)         {_percent(c['tip_compliance'])}",
         ]
     for title, key in [("Sessions by body area", "sessions_by_body_area"),
@@ -121,7 +160,31 @@ def format_text(report: dict) -> str:
     lines += ["", f"{'month':<10}{'sessions':>10}{'complaints':>12}"]
     for month, row in report["monthly"].items():
         lines.append(f"{month:<10}{row['sessions']:>10,}{row.get('complaints', ''):>12}")
+    lines += _clinic_text(report, currency)
     return "\n".join(lines)
+
+
+def _clinic_text(report: dict, currency: str) -> list[str]:
+    lines = ["", "Six-month rebooking by body area", f"  {'area':<12}{'eligible':>10}{'rebooked':>10}{'pending':>10}{'rate':>8}"]
+    for area, row in report["rebooking_6m_by_body_area"].items():
+        lines.append(f"  {area:<12}{row['eligible']:>10,}{row['rebooked']:>10,}{row['pending']:>10,}"
+                     f"{_percent(row['rate']):>8}")
+    lines += ["", f"Patients due for recall (last session 42-180 days ago, nothing booked)  {report['recall']['patients']:,}"]
+    if "complaints_control" in report:
+        control = report["complaints_control"]
+        centre = control["centre_per_100"]
+        lines += ["", f"Complaint control chart: centre {'n/a' if centre is None else f'{centre:.2f}'} per 100 sessions; "
+                      + (f"months above the upper limit: "
+                         + ", ".join(f"{m} ({rate:.2f})" for m, rate in control["signals"].items())
+                         if control["signals"] else "no month above the upper limit")]
+    if "consumables_by_item" in report:
+        lines += ["", "Consumables by item", f"  {'item':<36}{'quantity':>12}{'cost':>14}{'sessions':>10}"]
+        for item, row in report["consumables_by_item"].items():
+            lines.append(f"  {item[:36]:<36}{row['quantity']:>12,.1f}{currency + format(row['cost'], ',.2f'):>14}"
+                         f"{row['sessions']:>10,}")
+    if "lots" in report:
+        lines += ["", f"Lots traced: {len(report['lots']):,} (python -m queries.report --format json lists each)"]
+    return lines
 
 
 def _parse_date(text: str) -> date:
@@ -145,7 +208,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     report = build_report(con, args.as_of)
     try:
-        print(json.dumps(report, indent=2) if args.format == "json" else format_text(report))
+        currency = read_settings(path if path.is_dir() else path.parent).currency
+    except TargetsError:
+        currency = "$"  # the figures do not depend on the settings; a broken file only loses the symbol
+    try:
+        print(json.dumps(report, indent=2) if args.format == "json" else format_text(report, currency))
     except BrokenPipeError:  # `| head` closed the pipe: not an error of ours
         sys.stderr.close()
     return 0

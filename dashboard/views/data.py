@@ -23,8 +23,8 @@ with st.expander("Load your own exports",
                  expanded=dataset is None or dataset.is_upload or "upload_message" in st.session_state):
     st.markdown(
         "Upload `bookings.csv` and `sessions.csv` (required) and, if you have them, `consumables.csv` and "
-        "`complaints.csv`, plus `column_map.toml` if your export uses other column names and `targets.toml` "
-        "for targets on the Overview. "
+        "`complaints.csv`, plus `column_map.toml` if your export uses other column names and `practice.toml` "
+        "for the practice's settings (targets, recall bounds, currency). "
         "Uploaded data stays in **your browser session only** and is not stored on the server."
     )
     files = st.file_uploader("Export files", type=["csv", "toml"], accept_multiple_files=True,

@@ -59,7 +59,7 @@ trend = source.query("sessions_over_time", view.filters, view.as_of, grain=grain
 if trend.empty:
     ui.empty_state("No sessions were performed with these filters, so there is no trend to show.")
 else:
-    st.plotly_chart(charts.sessions_and_revenue(trend, f"Sessions and revenue per {grain}", grain),
+    st.plotly_chart(charts.sessions_and_revenue(trend, f"Sessions and revenue per {grain}", grain, ui.currency()),
                     key="sessions_trend")
     first_bucket, last_bucket = trend["period_start"].iloc[0].date(), trend["period_start"].iloc[-1].date()
     partial = []

@@ -6,7 +6,7 @@ consumables as (select * from stg_consumables),
 sessions as (
     select
         session_id, session_date, session_month, location, practitioner,
-        treatment, body_area, concern, is_micro_needling
+        treatment, body_area, concern, is_micro_needling, patient_id
     from fct_sessions
 ),
 
@@ -22,9 +22,12 @@ final as (
         s.treatment,
         s.body_area,
         s.concern,
-        s.is_micro_needling
+        s.is_micro_needling,
+        s.patient_id
     from consumables as c
     left join sessions as s using (session_id)
+    -- Pages select by session day: stored in that order, DuckDB skips row groups outside the period.
+    order by s.session_date, c.session_id
 )
 
 select * from final

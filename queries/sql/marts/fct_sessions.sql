@@ -33,6 +33,15 @@ dated as (
         date_trunc('month', performed_at)::date as session_month,
         (performed_at::date + interval 6 month)::date as rebook_window_ends_on,
         regexp_matches(treatment, 'micro-?needling', 'i') as is_micro_needling,
+        -- Bands the aftercare page compares (SPEC 2.9 / issue 6); each upper edge is inside its band.
+        case
+            when needle_depth_mm is null then null
+            when needle_depth_mm <= 0.5 then '≤ 0.5 mm'
+            when needle_depth_mm <= 1.0 then '0.5–1.0 mm'
+            when needle_depth_mm <= 1.5 then '1.0–1.5 mm'
+            when needle_depth_mm <= 2.0 then '1.5–2.0 mm'
+            else '> 2.0 mm'
+        end as needle_depth_band,
         min(performed_at::date) over (partition by patient_id) as patient_first_session_date
     from sessions
 ),
@@ -56,6 +65,8 @@ final as (
         coalesce(c.consumable_cost, 0) as consumable_cost,
         coalesce(c.count_uncosted_lines, 0) as count_uncosted_lines,
         coalesce(c.has_needle_tip, false) as has_needle_tip,
+        case when d.session_date = d.patient_first_session_date then 'first_visit' else 'returning' end
+            as patient_type,
         n.next_appointment_date,
         coalesce(n.next_appointment_date <= d.rebook_window_ends_on, false) as is_rebooked
     from dated as d

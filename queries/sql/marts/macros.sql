@@ -31,14 +31,19 @@ create or replace macro filtered_complaints(locations, practitioners, treatments
       and matches(body_area, body_areas)
       and matches(concern, concerns);
 
--- Consumables used in the sessions sessions_in_period selects (SPEC §2.5).
+-- Consumables used in the sessions sessions_in_period selects (SPEC §2.5). fct_consumables carries
+-- its session's day, location, ... so this filters the same columns without a join; orphan lines
+-- (no loaded session) have no session_date and never match.
 create or replace macro consumables_in_period(start_date, end_date, as_of,
                                               locations, practitioners, treatments, body_areas, concerns) as table
     select * from fct_consumables
-    where session_id in (
-        select session_id from sessions_in_period(start_date, end_date, as_of,
-                                                  locations, practitioners, treatments, body_areas, concerns)
-    );
+    where session_date between start_date and end_date
+      and session_date <= as_of
+      and matches(location, locations)
+      and matches(practitioner, practitioners)
+      and matches(treatment, treatments)
+      and matches(body_area, body_areas)
+      and matches(concern, concerns);
 
 -- Complaints per loaded session, as known on as_of (reported on or before it).
 create or replace macro session_complaints(as_of) as table
@@ -47,3 +52,19 @@ create or replace macro session_complaints(as_of) as table
     where has_session
       and reported_date <= as_of
     group by session_id;
+
+-- The value a session is grouped by when a query takes `$dimension`; `session` is a row of
+-- fct_sessions (or of a table with the same columns) passed whole: `session_dimension($dimension, s)`.
+-- queries.api.DIMENSIONS allows each query only the names it documents. Missing reads '(not recorded)'.
+create or replace macro session_dimension(dimension, session) as
+    coalesce(case dimension
+        when 'all' then 'All sessions'
+        when 'treatment' then session.treatment
+        when 'location' then session.location
+        when 'practitioner' then session.practitioner
+        when 'body_area' then session.body_area
+        when 'concern' then session.concern
+        when 'patient_type' then session.patient_type
+        when 'depth_band' then session.needle_depth_band
+        when 'month' then strftime(session.session_month, '%Y-%m')
+    end, '(not recorded)');

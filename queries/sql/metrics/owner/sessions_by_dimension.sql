@@ -7,21 +7,13 @@ sessions as (
 ),
 
 labelled as (
-    select
-        case $dimension
-            when 'treatment' then treatment
-            when 'location' then location
-            when 'practitioner' then practitioner
-            when 'body_area' then body_area
-            when 'concern' then concern
-        end as dimension_value,
-        price
-    from sessions
+    select session_dimension($dimension, s) as dimension_value, price
+    from sessions as s
 ),
 
 final as (
     select
-        coalesce(dimension_value, '(not recorded)') as dimension_value,
+        dimension_value,
         count(*) as count_sessions,
         coalesce(sum(price), 0) as revenue
     from labelled

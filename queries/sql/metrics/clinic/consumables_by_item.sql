@@ -1,5 +1,7 @@
--- SPEC §2.5 per item: quantity used and cost, over sessions performed in the period.
--- Lines without a unit cost are not in `cost`; count_uncosted_lines says how many.
+-- SPEC §2.5 / §2.11 per item (trimmed), over sessions performed in the period: total quantity,
+-- total cost (lines without a unit cost add nothing and are counted as uncosted) and the number of
+-- distinct sessions using it. Our choice: an item recorded under two categories or units stays one
+-- item (units listed; category the most common).
 with
 
 consumables as (
@@ -9,15 +11,15 @@ consumables as (
 final as (
     select
         item,
-        category,
-        unit,
+        mode(category) as category,
+        string_agg(distinct unit, ', ' order by unit) as unit,
         sum(quantity) as quantity,
         coalesce(sum(cost), 0) as cost,
         count(*) filter (where unit_cost is null) as count_uncosted_lines,
         count(distinct session_id) as count_sessions,
         count(distinct lot) as count_lots
     from consumables
-    group by all
+    group by item
     order by cost desc, item
 )
 

@@ -1,0 +1,25 @@
+-- Complaints per category and severity, counted as complaints_by_category counts them (linked
+-- complaints by their session's day, the rest by the day reported; reported on or before as_of).
+-- A complaint without a severity reads 'not_recorded'.
+with
+
+complaints as (
+    select * from filtered_complaints($locations, $practitioners, $treatments, $body_areas, $concerns)
+),
+
+in_period as (
+    select *
+    from complaints
+    where coalesce(session_date, reported_date) between $start and $end
+      and coalesce(session_date, reported_date) <= $as_of
+      and reported_date <= $as_of
+),
+
+final as (
+    select category, coalesce(severity, 'not_recorded') as severity, count(*) as count_complaints
+    from in_period
+    group by all
+    order by category, severity
+)
+
+select * from final

@@ -1,0 +1,72 @@
+-- SPEC §2.8 recall list: patients whose latest session (on or before as_of) was between $min_days
+-- and $max_days days before as_of and who have no booking ahead (made on or before as_of, for a
+-- day after it, not cancelled). Our choice: the sidebar filters select patients by that latest
+-- visit (its location, practitioner, treatment, body area or concern), and the period does not
+-- apply: the list is about who to call as of the as-of date.
+with
+
+sessions as (
+    select * from fct_sessions where session_date <= $as_of
+),
+
+patients as (
+    select patient_id, max(session_date) as last_session_date, count(*) as count_sessions_to_date
+    from sessions
+    group by patient_id
+),
+
+last_visit as (
+    select
+        s.patient_id,
+        string_agg(distinct s.treatment, ', ' order by s.treatment) as treatments,
+        string_agg(distinct s.body_area, ', ' order by s.body_area) as body_areas,
+        string_agg(distinct s.location, ', ' order by s.location) as locations,
+        string_agg(distinct s.practitioner, ', ' order by s.practitioner) as practitioners,
+        bool_or(matches(s.location, $locations) and matches(s.practitioner, $practitioners)
+                and matches(s.treatment, $treatments) and matches(s.body_area, $body_areas)
+                and matches(s.concern, $concerns)) as is_selected
+    from sessions as s
+    join patients as p on p.patient_id = s.patient_id and p.last_session_date = s.session_date
+    group by s.patient_id
+),
+
+known_bookings as (
+    select * from fct_bookings where booked_date <= $as_of
+),
+
+booked_ahead as (
+    select distinct patient_id from known_bookings where appointment_date > $as_of and not is_cancelled
+),
+
+latest_booking as (
+    select
+        patient_id,
+        arg_max(concern, booked_at) filter (where concern <> 'unknown') as concern,
+        arg_max(channel, booked_at) filter (where channel is not null) as channel
+    from known_bookings
+    group by patient_id
+),
+
+final as (
+    select
+        p.patient_id,
+        p.last_session_date,
+        date_diff('day', p.last_session_date, $as_of) as days_since,
+        v.treatments,
+        v.body_areas,
+        v.locations,
+        v.practitioners,
+        p.count_sessions_to_date,
+        coalesce(b.concern, 'unknown') as concern,
+        coalesce(b.channel, 'unknown') as channel
+    from patients as p
+    join last_visit as v using (patient_id)
+    left join latest_booking as b using (patient_id)
+    where v.is_selected
+      and date_diff('day', p.last_session_date, $as_of) between $min_days and $max_days
+      and p.patient_id not in (select patient_id from booked_ahead)
+    -- Longest since first: they are closest to leaving the six-month window.
+    order by days_since desc, p.patient_id
+)
+
+select * from final

@@ -1,0 +1,24 @@
+-- The micro-needling sessions in the period with no needle_tip consumable recorded (SPEC §2.5):
+-- the gap in sterile-tip compliance, one row per session to follow up.
+with
+
+sessions as (
+    select * from sessions_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
+    where is_micro_needling and not has_needle_tip
+),
+
+final as (
+    select
+        session_id,
+        patient_id,
+        performed_at,
+        location,
+        practitioner,
+        treatment,
+        body_area,
+        count_consumable_lines
+    from sessions
+    order by performed_at desc, session_id
+)
+
+select * from final
