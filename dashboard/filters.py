@@ -70,6 +70,16 @@ def preset_period(preset: str, as_of: date, first: date) -> tuple[date, date, bo
     return first, as_of, False
 
 
+def comparison_period(preset: str, start: date, end: date) -> tuple[date, date] | None:
+    """What the Overview and Body areas compare [start, end] with: the same number of days just before;
+    this year with the same dates a year earlier (seasons matter in a clinic); all dates with nothing."""
+    if preset == "all":
+        return None
+    if preset == "this_year":
+        return kpis.same_dates_last_year(start, end)
+    return kpis.previous_period(start, end)
+
+
 def _options() -> dict[str, list[str]]:
     frame = source.query("filter_options")
     return {name: frame.loc[frame["filter_name"] == name, "value"].tolist() for name in LISTS}
@@ -200,13 +210,7 @@ def sidebar() -> View:
     filters = Filters(start=start, end=end,
                       **{name: tuple(values) or None for name, values in selected.items()})
     end = min(end, as_of)
-    if preset == "all":
-        previous = None
-    elif preset == "this_year":
-        previous = kpis.same_dates_last_year(start, end)
-    else:
-        previous = kpis.previous_period(start, end)
-    view = View(filters, as_of, preset, start, end, is_partial, previous)
+    view = View(filters, as_of, preset, start, end, is_partial, comparison_period(preset, start, end))
     st.session_state[STATE] = view
     return view
 

@@ -112,8 +112,8 @@ def test_sidebar_navigation_reaches_every_page(app_url, browser):
     links = page.locator("[data-testid='stSidebarNavLink']")
     # The link text starts with the icon's ligature name (`dashboard`); the title is its last line.
     titles = [links.nth(i).inner_text().strip().splitlines()[-1] for i in range(links.count())]
-    assert titles == ["Overview", "Data"]
-    links.nth(1).click()
+    assert titles == ["Overview", "Body areas", "Rebooking", "Aftercare", "Consumables", "Data"]
+    links.nth(len(titles) - 1).click()
     page.wait_for_url(f"{app_url}/data")
     wait_until_rendered(page)
     assert page.locator("h1").first.inner_text().strip() == "Data"
@@ -140,4 +140,49 @@ def test_uploading_exports_in_the_browser_replaces_the_figures(app_url, browser,
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.get_by_text("Rejected rows (1)").count() == 1
     page.screenshot(path=str(ARTIFACTS / "data_after_upload.png"), full_page=True)
+    page.close()
+
+
+CLINIC_PAGES = [("body_areas", "Body areas"), ("rebooking", "Rebooking"), ("aftercare", "Aftercare"),
+                ("consumables", "Consumables")]
+
+
+@pytest.mark.parametrize("width, scheme", [(1280, "light"), (1920, "dark")])
+@pytest.mark.parametrize("path, heading", CLINIC_PAGES)
+def test_clinic_page_renders_in_a_real_browser(app_url, browser, path, heading, width, scheme):
+    # Streamlit follows the browser's colour scheme when no theme is set: dark here means the dark theme.
+    page = browser.new_page(viewport={"width": width, "height": 1000}, color_scheme=scheme)
+    page.goto(f"{app_url}/{path}?period=all")
+    wait_until_rendered(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.locator("h1").first.inner_text().strip() == heading
+    assert page.locator("[data-testid='stPlotlyChart']").count() >= 3
+    assert page.evaluate(TRUNCATED_IN_METRICS) == []
+    # Streamlit scrolls inside its own container: a tall window shows the whole page in one picture.
+    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": width, "height": min(max(height, 1000), 9000)})
+    page.wait_for_timeout(1500)  # plotly redraws at the new size
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{path}_{width}_{scheme}.png"), full_page=True)
+    page.close()
+
+
+def test_clicking_a_bar_sets_the_body_area_filter_and_the_link(app_url, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(f"{app_url}/body_areas?period=all")
+    wait_until_rendered(page)
+    chart = page.locator("[data-testid='stPlotlyChart']").first
+    chart.scroll_into_view_if_needed()
+    bars = chart.locator(".point path")
+    bars.first.wait_for(timeout=30_000)
+    # The bars are drawn bottom-up, smallest first; click the top (largest) one. A plain click() is
+    # intercepted by plotly's drag layer: click at the bar's centre with the mouse.
+    box = bars.nth(bars.count() - 1).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_url("**body_area=*", timeout=30_000)
+    wait_until_rendered(page)
+    assert "body_area=face" in page.url  # the sample data's largest area
+    body_areas = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").filter(has_text="Body areas")
+    assert "Face" in body_areas.locator("[data-testid='stMultiSelectTagsContainer']").inner_text()
+    assert page.locator("[data-testid='stException']").count() == 0
     page.close()

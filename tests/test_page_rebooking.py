@@ -1,0 +1,121 @@
+"""The Rebooking page (AppTest on the sample data): its figures equal the headless report's."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from pages import fresh_caches, open_page, sidebar_pair_matching_nothing, table  # noqa: F401
+from sample_data_path import SAMPLE_DATA
+
+from dashboard import labels
+from queries.api import Filters, run_query
+from queries.load import load
+from queries.report import build_report
+
+
+@pytest.fixture(scope="module")
+def sample():
+    result = load(SAMPLE_DATA)
+    yield result.connection
+    result.connection.close()
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def recall_count(at) -> int:
+    line = next(m.value for m in at.markdown if "to call back" in m.value)
+    return int(line.split("**")[1].split()[0].replace(",", ""))
+
+
+@pytest.mark.parametrize("as_of", [None, "2025-06-30"])
+def test_rebooking_figures_equal_the_report(sample, as_of):
+    at = open_page("rebooking", period="all", **({"as_of": as_of} if as_of else {}))
+    report = build_report(sample, as_of=date.fromisoformat(as_of) if as_of else None)
+    shown = metrics(at)
+    assert shown["Rebooking"] == f"{report['rebooking_6m']['rate']:.1%}"
+    assert shown["Eligible"] == f"{report['rebooking_6m']['eligible']:,}"
+    assert shown["Pending"] == f"{report['rebooking_6m']['pending']:,}"
+    by_area = table(at, "Body area").set_index("Body area")
+    for area, row in report["rebooking_6m_by_body_area"].items():
+        assert (by_area.loc[labels.value(area), "Eligible"], by_area.loc[labels.value(area), "Rebooked"],
+                by_area.loc[labels.value(area), "Pending"]) == (row["eligible"], row["rebooked"], row["pending"])
+    assert recall_count(at) == report["recall"]["patients"]
+
+
+def test_the_page_follows_a_location(sample):
+    location = sample.execute("select min(location) from fct_sessions").fetchone()[0]
+    at = open_page("rebooking", period="all", location=location)
+    report = build_report(sample, filters=Filters(locations=(location,)))
+    assert metrics(at)["Eligible"] == f"{report['rebooking_6m']['eligible']:,}"
+    assert recall_count(at) == len(run_query(sample, "recall_list", Filters(locations=(location,))))
+    assert recall_count(at) < build_report(sample)["recall"]["patients"]
+
+
+def test_pending_cohort_months_are_not_drawn_as_zero(sample):
+    at = open_page("rebooking", period="all")
+    cohorts = run_query(sample, "rebooking_by_cohort_month")
+    open_months = {m.strftime("%Y-%m") for m in cohorts.loc[cohorts["window_status"] == "open", "month"]}
+    assert open_months, "the sample data ends with months whose windows are still open"
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if "by month of the session" in json.dumps(json.loads(c.proto.spec)["layout"]["title"]))
+    bars = [t for t in spec["data"] if t["type"] == "bar"]
+    drawn = {str(x)[:7] for t in bars for x in t["x"]}
+    assert not drawn & open_months, "a pending month drawn as a bar"
+    assert any(t.get("name") == "Pending (no rate yet)" for t in spec["data"])
+
+
+def test_recall_bounds_come_from_the_link_and_stay_in_it(sample):
+    at = open_page("rebooking", period="all", recall_min="60", recall_max="120")
+    assert recall_count(at) == len(run_query(sample, "recall_list", min_days=60, max_days=120))
+    assert at.query_params["recall_min"] in ("60", ["60"]) and at.query_params["recall_max"] in ("120", ["120"])
+    inputs = {n.label: n.value for n in at.number_input}
+    assert list(inputs.values()) == [60, 120]
+
+
+def test_recall_bounds_from_practice_settings(tmp_path, monkeypatch, sample):
+    settings = tmp_path / "practice.toml"
+    settings.write_text("[recall]\nmin_days = 30\nmax_days = 90\n")
+    monkeypatch.setenv("PRACTICE_SETTINGS", str(settings))
+    at = open_page("rebooking", period="all")
+    assert recall_count(at) == len(run_query(sample, "recall_list", min_days=30, max_days=90))
+    assert "recall_min" not in at.query_params  # defaults keep the link clean
+
+
+def test_reversed_recall_bounds_say_so():
+    at = open_page("rebooking", period="all", recall_min="200", recall_max="100")
+    assert any("lower bound is after the upper bound" in w.value for w in at.warning)
+
+
+def test_filters_matching_nothing_show_the_empty_state(sample):
+    location, practitioner = sidebar_pair_matching_nothing(sample)
+    at = open_page("rebooking", period="all", location=location, practitioner=practitioner)
+    assert any("No sessions match these filters" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+
+
+def test_the_curve_compares_two_groups_from_the_link(sample):
+    at = open_page("rebooking", period="all", curve_by="practitioner")
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if "by day after the session" in json.dumps(json.loads(c.proto.spec)["layout"]["title"]))
+    lines = [t["name"] for t in spec["data"] if t["type"] == "scatter"]
+    assert len(lines) == 2
+    largest = run_query(sample, "rebooking_by_dimension", dimension="practitioner")["dimension_value"].head(2)
+    assert sorted(lines) == sorted(largest)
+
+
+def test_a_click_on_a_bar_sets_the_sidebar_filter(monkeypatch):
+    """The on_select callback the pages pass (AppTest cannot click; the browser test does)."""
+    import streamlit as st
+
+    from dashboard import ui
+
+    state = {"rebooking_by_treatment": {"selection": {"points": [{"customdata": ["Chemical peel", 3]}]}},
+             "filter_notices": ["an old notice"]}
+    monkeypatch.setattr(st, "session_state", state)
+    ui.filter_on_click("rebooking_by_treatment", "treatments")()
+    assert state["filter_treatments"] == ["Chemical peel"]
+    assert state["filter_notices"] == []
