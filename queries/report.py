@@ -174,7 +174,7 @@ def _clinic_text(report: dict, currency: str) -> list[str]:
         control = report["complaints_control"]
         centre = control["centre_per_100"]
         lines += ["", f"Complaint control chart: centre {'n/a' if centre is None else f'{centre:.2f}'} per 100 sessions; "
-                      + (f"months above the upper limit: "
+                      + ("months above the upper limit: "
                          + ", ".join(f"{m} ({rate:.2f})" for m, rate in control["signals"].items())
                          if control["signals"] else "no month above the upper limit")]
     if "consumables_by_item" in report:
@@ -183,7 +183,14 @@ def _clinic_text(report: dict, currency: str) -> list[str]:
             lines.append(f"  {item[:36]:<36}{row['quantity']:>12,.1f}{currency + format(row['cost'], ',.2f'):>14}"
                          f"{row['sessions']:>10,}")
     if "lots" in report:
-        lines += ["", f"Lots traced: {len(report['lots']):,} (python -m queries.report --format json lists each)"]
+        lines += ["", f"Lots traced: {len(report['lots']):,} (--format json lists each; the Consumables page flags "
+                      "a lot far above its item's other lots)"]
+        worst = sorted(((lot, row) for lot, row in report["lots"].items() if row.get("complaints", 0) >= 3),
+                       key=lambda item: -item[1]["complaints"] / item[1]["sessions"])[:5]
+        if worst:
+            lines.append(f"  {'most complaints per 100 sessions':<36}{'sessions':>10}{'complaints':>12}{'per 100':>9}")
+            lines += [f"  {lot[:36]:<36}{row['sessions']:>10,}{row['complaints']:>12,}"
+                      f"{100 * row['complaints'] / row['sessions']:>9.2f}" for lot, row in worst]
     return lines
 
 

@@ -7,12 +7,12 @@ from datetime import date
 
 import pytest
 from pages import fresh_caches, open_page, sidebar_pair_matching_nothing, table  # noqa: F401
+from sample_data_path import SAMPLE_DATA
 
 from dashboard import labels
 from queries.api import Filters
 from queries.load import load
 from queries.report import build_report
-from sample_data_path import SAMPLE_DATA
 
 
 @pytest.fixture(scope="module")
