@@ -385,3 +385,23 @@ def test_an_as_of_outside_the_data_is_ignored_with_a_notice(as_of):
     at = open_app(period="all", as_of=as_of)
     assert any(f"as_of={as_of!r} is not a date between" in w.value for w in at.warning)
     assert "as_of" not in at.query_params
+
+
+def test_the_practice_currency_is_shown_with_every_amount(tmp_path, monkeypatch):
+    settings = tmp_path / "practice.toml"
+    settings.write_text('currency = "€"\n')
+    monkeypatch.setenv("PRACTICE_SETTINGS", str(settings))
+    at = open_app(period="all")
+    assert metrics(at)["Revenue"].startswith("€") and metrics(at)["Supplies cost"].startswith("€")
+    assert "$" not in metrics(at)["Revenue"]
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "Revenue (€)" in json.dumps(spec, ensure_ascii=False)
+
+
+def test_a_broken_settings_file_is_named_and_the_defaults_used(tmp_path, monkeypatch):
+    settings = tmp_path / "practice.toml"
+    settings.write_text("[recall]\nmin_days = 90\nmax_days = 30\n")
+    monkeypatch.setenv("PRACTICE_SETTINGS", str(settings))
+    at = open_app(period="all")
+    assert any("practice.toml" in w.value and "min_days" in w.value for w in at.warning)
+    assert metrics(at)["Revenue"].startswith("$")

@@ -119,3 +119,33 @@ def test_a_click_on_a_bar_sets_the_sidebar_filter(monkeypatch):
     ui.filter_on_click("rebooking_by_treatment", "treatments")()
     assert state["filter_treatments"] == ["Chemical peel"]
     assert state["filter_notices"] == []
+
+
+def drawn_text(at) -> str:
+    """Every chart's spec without customdata: the raw values a click maps back to, which plotly draws
+    only where a hovertemplate names them, and none may name a column holding text."""
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    for spec in specs:
+        for trace in spec["data"]:
+            rows = trace.pop("customdata", None) or []
+            text_columns = {i for row in rows if isinstance(row, list) for i, v in enumerate(row) if isinstance(v, str)}
+            for i in text_columns:
+                assert f"customdata[{i}]" not in trace.get("hovertemplate", ""), trace
+    return json.dumps(specs, ensure_ascii=False)
+
+
+def test_names_from_the_export_are_plain_text_in_charts(tmp_path, monkeypatch):
+    from conftest import booking, session, write_export
+
+    hostile = "<b>Bold</b> [click](http://x.invalid)"
+    folder = write_export(tmp_path / "export",
+                          bookings=[booking("B1", "P1", "2025-01-10", location=hostile)],
+                          sessions=[session("S1", "P1", "2025-01-10", location=hostile, practitioner=hostile),
+                                    session("S2", "P1", "2025-08-10", location=hostile, practitioner=hostile)])
+    monkeypatch.setenv("PRACTICE_DATA", str(folder))
+    for page in ("rebooking", "body_areas"):
+        at = open_page(page, period="all")
+        at.segmented_control[0].set_value("location").run()  # rebooking by location; body area by location
+        drawn = drawn_text(at)
+        assert "&lt;b&gt;Bold&lt;/b&gt;" in drawn, page
+        assert "<b>Bold" not in drawn, page
