@@ -72,8 +72,13 @@ def read_settings(folder: Path, settings_file: Path | None = None, targets_file:
 
     Targets: an explicit `targets_file` wins; else practice.toml's [targets]; else targets.toml in `folder`.
     """
+    for named in (settings_file, targets_file):
+        if named is not None and not named.is_file():
+            raise SettingsError(f"{named}: settings file not found")
     settings_file = settings_file or folder / SETTINGS_NAME
-    legacy = read_targets(targets_file or folder / TARGETS_NAME)
-    settings = (parse_settings(read_toml(settings_file), settings_file.name, legacy)
-                if settings_file.is_file() else Settings(targets=legacy))
+    raw = read_toml(settings_file) if settings_file.is_file() else None
+    # targets.toml is read only when used: a stale one must not stop a practice.toml with [targets].
+    legacy = (read_targets(targets_file or folder / TARGETS_NAME)
+              if targets_file is not None or raw is None or "targets" not in raw else {})
+    settings = parse_settings(raw, settings_file.name, legacy) if raw is not None else Settings(targets=legacy)
     return replace(settings, targets=legacy) if targets_file is not None else settings

@@ -329,6 +329,20 @@ SEVERITY = (("mild", 65), ("moderate", 28), ("severe", 7))
 SEVERITY_SERIOUS = (("mild", 55), ("moderate", 35), ("severe", 10))
 RESOLVE_DAYS = {"mild": (2, 10), "moderate": (5, 21), "severe": (10, 45)}
 UNKNOWN_SESSION = 0.05  # complaints phoned in without saying which visit
+# One bad batch, for the lot trace to find: the hyaluronic serum lot of September 2025. Micro-needling
+# sessions that used it are BAD_BATCH_RISK_FACTOR times as likely to be followed by a complaint,
+# mostly infection or breakout. The extra complaints come from their own random stream, so every
+# other row is what it would be without the bad batch (only later complaint ids move). Exports
+# that do not cover that month have no bad batch.
+BAD_BATCH_LOT = "HAS-2509-A"
+BAD_BATCH_RISK_FACTOR = 6.0
+BAD_BATCH_CATEGORIES = (
+    ("infection", 40),
+    ("breakout", 35),
+    ("prolonged_redness", 10),
+    ("swelling", 8),
+    ("allergic_reaction", 7),
+)
 
 # --- booking behaviour -------------------------------------------------------
 
@@ -421,10 +435,12 @@ class _Patient:
 class _Simulation:
     def __init__(self, seed, patients, start, end):
         self.cal = _Calendar(start, end)
-        day_rng, event_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+        # spawn(3)'s first two children are spawn(2)'s: adding the bad-batch stream changed no other draw.
+        day_rng, event_rng, batch_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
         # The day each patient first books, in order: patient ids follow it.
         self.first_days = np.sort(day_rng.choice(self.cal.last + 1, size=patients, p=self.cal.new_patient_weights()))
         self.u = partial(next, _uniforms(event_rng))
+        self.batch_u = partial(next, _uniforms(batch_rng, block=256))
         steps = 12  # shares drift linearly over the simulated years in this many steps
         self.location_tables = [
             _table([(k, a + (b - a) * i / (steps - 1)) for k, (a, b) in LOCATION_SHARE.items()]) for i in range(steps)
@@ -442,6 +458,7 @@ class _Simulation:
         self.duration_noise = _table(DURATION_NOISE)
         self.depth_noise = _table(DEPTH_NOISE)
         self.complaint_categories = {k: _table(v) for k, v in COMPLAINT_CATEGORIES.items()}
+        self.bad_batch_categories = _table(BAD_BATCH_CATEGORIES)
         self.severity = _table(SEVERITY)
         self.severity_serious = _table(SEVERITY_SERIOUS)
         # Price list and supplier costs go up every 1 January after --start.
@@ -667,19 +684,22 @@ class _Simulation:
                     price *= EXTRA_AREA_DISCOUNT
                 if package:
                     price *= COURSE_DISCOUNT
-            session = [day, booking[3], booking, treatment, area, depth_text, minutes, _money(price), amount]
+            risk = COMPLAINT_RISK[treatment] * (DEEP_RISK_FACTOR if deep else 1.0)
+            # [9] and [10]: the complaint risk and whether a complaint followed (for the bad batch).
+            session = [day, booking[3], booking, treatment, area, depth_text, minutes, _money(price), amount, risk, False]
             self.sessions.append(session)
 
-            risk = COMPLAINT_RISK[treatment] * (DEEP_RISK_FACTOR if deep else 1.0)
             if u() < risk:
+                session[10] = True
                 self._complaint(pt, session, treatment, deep)
 
-    def _complaint(self, pt, session, treatment, deep):
-        u, cal = self.u, self.cal
+    def _complaint(self, pt, session, treatment, deep, u=None, categories=None):
+        """A complaint following `session`, drawn from `u` (default: the main stream)."""
+        u, cal = u or self.u, self.cal
         reported = session[0] + 1 + int(u() * 10)
         if reported > cal.last:
             return
-        category = _pick(self.complaint_categories[treatment], u())
+        category = _pick(categories or self.complaint_categories[treatment], u())
         serious = deep or category in ("infection", "allergic_reaction")
         severity = _pick(self.severity_serious if serious else self.severity, u())
         low, high = RESOLVE_DAYS[severity]
@@ -804,6 +824,22 @@ class _Simulation:
         for item, quantity in used:
             name, category, lot, unit, cost = stock[item[0]]
             out.append((session_id, name, category, lot, f"{quantity:g}", unit, cost))
+            if lot == BAD_BATCH_LOT:
+                self._bad_batch(s)
+
+    def _bad_batch(self, s):
+        """Raise the session's chance of a complaint from its risk to BAD_BATCH_RISK_FACTOR times it:
+        a session with no complaint yet gets one with the probability that makes up the difference.
+        Draws only from the bad-batch stream."""
+        if s[10]:
+            return
+        risk = s[9]
+        extra = min(1.0, (BAD_BATCH_RISK_FACTOR - 1) * risk / (1 - risk))
+        u = self.batch_u
+        if u() < extra:
+            s[10] = True
+            deep = s[5] != "" and float(s[5]) > DEEP_MM
+            self._complaint(s[2][4], s, s[3], deep, u=u, categories=self.bad_batch_categories)
 
 
 def _as_date(value):

@@ -21,8 +21,18 @@ AS_OF = date(2025, 6, 30)
 
 # Queries that describe the load rather than compute a SPEC §2 figure.
 LOAD_QUERIES = {"data_quality", "load_meta", "load_rejects", "load_summary", "load_warnings"}
-# Extra parameters a query needs besides the filters and as_of.
-EXTRA = {"sessions_by_dimension": {"dimension": "location"}}
+# Extra parameters a query needs besides the filters and as_of (a $dimension, the $lot traced).
+EXTRA = {
+    "sessions_by_dimension": {"dimension": "location"},
+    "sessions_by_area_and_dimension": {"dimension": "location"},
+    "rebooking_by_dimension": {"dimension": "body_area"},
+    "rebooking_curve": {"dimension": "all"},
+    "complaint_rate_by_dimension": {"dimension": "depth_band"},
+    "consumable_cost_by_dimension": {"dimension": "body_area"},
+    "tip_compliance_by_dimension": {"dimension": "location"},
+    "lot_sessions": {"lot": "L1"},
+    "lot_complaints": {"lot": "L1"},
+}
 
 
 def d(text: str) -> date:
@@ -47,8 +57,8 @@ def counted(frame: pd.DataFrame, key: str, value: str) -> dict:
     return {str(k): v for k, v in zip(frame[key], frame[value], strict=True)}
 
 
-def month_rows(frame: pd.DataFrame, *columns: str) -> list[tuple]:
-    return [(row["month"].strftime("%Y-%m"), *(row[c] for c in columns)) for _, row in frame.iterrows()]
+def month_rows(frame: pd.DataFrame, *columns: str, key: str = "month") -> list[tuple]:
+    return [(row[key].strftime("%Y-%m"), *(row[c] for c in columns)) for _, row in frame.iterrows()]
 
 
 # --------------------------------------------------------------------------------------------
@@ -149,10 +159,14 @@ DATED_QUERIES = [name for name in METRIC_QUERIES if name != "filter_options"]
 
 def test_the_metric_queries_are_the_ones_tested_here():
     assert DATED_QUERIES == [
-        "booking_rates", "complaint_rate", "complaints_by_category", "complaints_by_reported_month",
-        "consumables_by_item", "consumables_summary", "demand_by_concern",
-        "rebooking_6m", "session_kpis", "sessions_by_area_month", "sessions_by_body_area", "sessions_by_dimension",
-        "sessions_over_time",
+        "booking_rates", "complaint_rate", "complaint_rate_by_dimension", "complaint_resolution", "complaint_timing",
+        "complaints_by_category", "complaints_by_reported_month", "complaints_by_severity", "complaints_control",
+        "consumable_cost_by_dimension", "consumables_by_item", "consumables_by_item_month", "consumables_summary",
+        "demand_by_concern", "lot_complaints", "lot_sessions", "lot_trace", "needle_depth_by_area",
+        "numbing_by_area", "rebooking_6m", "rebooking_by_cohort_month", "rebooking_by_dimension", "rebooking_curve",
+        "recall_list", "session_kpis", "sessions_by_area_and_dimension", "sessions_by_area_month",
+        "sessions_by_body_area", "sessions_by_dimension", "sessions_missing_tip", "sessions_over_time",
+        "tip_compliance_by_dimension",
     ]
 
 
@@ -255,7 +269,7 @@ def test_period_end_after_as_of_stops_at_as_of(clinic):
 ])
 def test_sessions_by_area_month(build_db, sessions, filters, expected):
     frame = run(build_db(sessions=sessions), "sessions_by_area_month", filters)
-    assert month_rows(frame, "body_area", "count_sessions") == expected
+    assert month_rows(frame, "body_area", "count_sessions", key="period_start") == expected
 
 
 KPI_COLUMNS = ("count_sessions", "revenue", "average_price", "count_priced_sessions", "count_patients",
@@ -676,15 +690,29 @@ def test_filter_options(clinic, filter_name, expected):
 
 # ---------------------------------------------------------------- every metric, every filter
 
+# Queries that list rows to follow up (patients, sessions, complaints): the total is how many rows.
+LIST_QUERIES = {"recall_list", "sessions_missing_tip", "lot_sessions", "lot_complaints"}
+
+
 def _total(name: str, frame: pd.DataFrame) -> float:
     """The one number a filter must narrow, per query."""
     column = {
         "booking_rates": "count_bookings", "complaint_rate": "count_complaints",
         "complaints_by_category": "count_complaints", "complaints_by_reported_month": "count_complaints",
-        "consumables_by_item": "quantity", "consumables_summary": "cost_total", "demand_by_concern": "count_bookings",
+        "complaints_by_severity": "count_complaints", "complaint_timing": "count_complaints",
+        "complaint_resolution": "count_complaints",
+        "consumables_by_item": "quantity", "consumables_by_item_month": "quantity", "numbing_by_area": "quantity",
+        "consumables_summary": "cost_total", "consumable_cost_by_dimension": "cost",
+        "demand_by_concern": "count_bookings", "tip_compliance_by_dimension": "count_micro_needling_sessions",
     }.get(name, "count_sessions")
-    if name == "rebooking_6m":
+    if name in ("rebooking_6m", "rebooking_by_dimension"):
         return float((frame["count_eligible"] + frame["count_pending"]).sum())
+    if name == "rebooking_curve":  # one row per group and day; count_sessions repeats on each
+        return float(frame.groupby("group_value")["count_sessions"].first().sum())
+    if name == "needle_depth_by_area":  # count_sessions: with a depth; the clinic records none
+        return float((frame["count_sessions"] + frame["count_without_depth"]).sum())
+    if name in LIST_QUERIES:
+        return float(len(frame))
     return float(frame[column].sum())
 
 
@@ -702,6 +730,26 @@ FILTER_TOTALS = [  # query, total with: no filter | locations=("North",) | body_
     pytest.param("consumables_by_item", 4, 3, 1, 0, id="consumables_by_item"),
     pytest.param("booking_rates", 4, 2, 4, 0, id="booking_rates: the body-area filter does not apply"),
     pytest.param("demand_by_concern", 5, 3, 5, 0, id="demand_by_concern: the body-area filter does not apply"),
+    # clinic/ pages
+    pytest.param("sessions_by_area_and_dimension", 4, 2, 1, 0, id="sessions_by_area_and_dimension"),
+    pytest.param("needle_depth_by_area", 3, 2, 1, 0, id="needle_depth_by_area: micro-needling S1, S2, S4"),
+    pytest.param("rebooking_by_cohort_month", 4, 2, 1, 0, id="rebooking_by_cohort_month"),
+    pytest.param("rebooking_by_dimension", 4, 2, 1, 0, id="rebooking_by_dimension"),
+    pytest.param("rebooking_curve", 4, 2, 1, 0, id="rebooking_curve"),
+    pytest.param("recall_list", 1, 1, 0, 0, id="recall_list: P1 (51 days, last visit North face+neck)"),
+    pytest.param("complaints_control", 4, 2, 1, 0, id="complaints_control"),
+    pytest.param("complaints_by_severity", 3, 1, 0, 0, id="complaints_by_severity: unlinked C3 only unfiltered"),
+    pytest.param("complaint_rate_by_dimension", 4, 2, 1, 0, id="complaint_rate_by_dimension"),
+    pytest.param("complaint_timing", 2, 1, 0, 0, id="complaint_timing: linked complaints only"),
+    pytest.param("complaint_resolution", 3, 1, 0, 0, id="complaint_resolution: unlinked C3 only unfiltered"),
+    pytest.param("consumables_by_item_month", 4, 3, 1, 0, id="consumables_by_item_month"),
+    pytest.param("consumable_cost_by_dimension", 11.5, 7.0, 4.5, 0, id="consumable_cost_by_dimension"),
+    pytest.param("numbing_by_area", 2, 2, 0, 0, id="numbing_by_area: S1's gel"),
+    pytest.param("tip_compliance_by_dimension", 3, 2, 1, 0, id="tip_compliance_by_dimension"),
+    pytest.param("sessions_missing_tip", 1, 1, 0, 0, id="sessions_missing_tip: S2"),
+    pytest.param("lot_trace", 3, 2, 1, 0, id="lot_trace: L1, N1 (S1) and L2 (S4)"),
+    pytest.param("lot_sessions", 1, 1, 0, 0, id="lot_sessions: L1 on S1"),
+    pytest.param("lot_complaints", 1, 1, 0, 0, id="lot_complaints: C1 on S1"),
 ]
 
 
@@ -725,7 +773,8 @@ def _assert_nothing_counted(name: str, frame: pd.DataFrame) -> None:
         if column.startswith("count_") or column in ("revenue", "cost", "cost_total", "quantity"):
             assert (frame[column] == 0).all(), (name, column, frame)
         if column.endswith("_rate") or column in ("tip_compliance", "cost_per_session", "average_price",
-                                                  "complaints_per_100_sessions"):
+                                                  "complaints_per_100_sessions", "complaints_per_100",
+                                                  "share_of_sessions", "quantity_per_session"):
             assert frame[column].isna().all(), (name, column, frame)
 
 

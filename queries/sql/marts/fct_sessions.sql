@@ -33,7 +33,7 @@ dated as (
         date_trunc('month', performed_at)::date as session_month,
         (performed_at::date + interval 6 month)::date as rebook_window_ends_on,
         regexp_matches(treatment, 'micro-?needling', 'i') as is_micro_needling,
-        -- Bands the aftercare page compares (SPEC 2.9 / issue 6); each upper edge is inside its band.
+        -- Needle-depth bands the Aftercare page compares complaint rates by; each upper edge is inside its band.
         case
             when needle_depth_mm is null then null
             when needle_depth_mm <= 0.5 then '≤ 0.5 mm'

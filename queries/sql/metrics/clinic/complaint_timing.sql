@@ -1,6 +1,6 @@
 -- Days from session to complaint, per category, for complaints linked to sessions performed in the
--- period and reported on or before as_of. Normal healing is 2-4 days of redness: a redness
--- complaint reported after day 4 is beyond it (is_after_normal_healing).
+-- period and reported on or before as_of. Normal healing is 2-4 days of redness, so any complaint
+-- reported after day 4 is past it (is_after_normal_healing); for redness, that is what makes it prolonged.
 with
 
 complaints as (

@@ -16,7 +16,7 @@ final as (
         sum(quantity) as quantity,
         coalesce(sum(cost), 0) as cost,
         count(*) filter (where unit_cost is null) as count_uncosted_lines,
-        count(distinct session_id) as count_sessions,
+        count(*) filter (where is_first_of_item_in_session) as count_sessions,
         count(distinct lot) as count_lots
     from consumables
     group by item

@@ -9,81 +9,101 @@
 -- so a looser bar would flag several by chance alone.
 with
 
-sessions as (
-    select * from sessions_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
-),
-
 complaints as (select * from session_complaints($as_of)),
 
+-- Lines with a lot, each with the complaints of its session (counted once per session below).
 lines as (
-    select distinct c.lot, c.item, c.session_id
+    select
+        c.session_id, c.patient_id, c.session_date, c.location, c.item, c.lot,
+        c.is_first_of_lot_in_session,
+        c.is_first_of_item_in_session,
+        coalesce(k.count_complaints, 0) as count_complaints
     from consumables_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns) as c
+    left join complaints as k using (session_id)
     where c.lot is not null
 ),
 
-lot_sessions as (
-    select distinct lot, session_id from lines
-),
-
-item_sessions as (
-    select distinct item, session_id from lines
-),
-
-lot_items as (
-    select distinct lot, item from lines
+-- Two steps rather than count(distinct patient_id): three times faster on millions of lines.
+lot_patients as (
+    select lot, count(*) as count_patients
+    from (select lot, patient_id from lines where is_first_of_lot_in_session group by lot, patient_id)
+    group by lot
 ),
 
 per_lot as (
     select
-        l.lot,
-        count(*) as count_sessions,
-        count(distinct s.patient_id) as count_patients,
-        min(s.session_date) as first_used_on,
-        max(s.session_date) as last_used_on,
-        string_agg(distinct s.location, ', ' order by s.location) as locations,
-        coalesce(sum(c.count_complaints), 0)::bigint as count_complaints
-    from lot_sessions as l
-    join sessions as s using (session_id)
-    left join complaints as c using (session_id)
-    group by l.lot
+        lot,
+        count(*) filter (where is_first_of_lot_in_session) as count_sessions,
+        min(session_date) as first_used_on,
+        max(session_date) as last_used_on,
+        string_agg(distinct location, ', ' order by location) as locations,
+        coalesce(sum(count_complaints) filter (where is_first_of_lot_in_session), 0)::bigint as count_complaints
+    from lines
+    group by lot
 ),
 
--- Sessions that used one of the lot's items with another lot, and not this lot.
-other_lot_sessions as (
-    select distinct li.lot, i.session_id
-    from lot_items as li
-    join item_sessions as i using (item)
-    anti join lot_sessions as same on same.lot = li.lot and same.session_id = i.session_id
-),
-
-comparison as (
-    select
-        o.lot,
-        count(*) as count_sessions_other_lots,
-        coalesce(sum(c.count_complaints), 0)::bigint as count_complaints_other_lots
-    from other_lot_sessions as o
-    left join complaints as c using (session_id)
-    group by o.lot
+lot_items as (
+    select lot, item from lines group by lot, item
 ),
 
 items as (
     select lot, string_agg(item, ', ' order by item) as items, count(*) as count_items from lot_items group by lot
 ),
 
+-- Sessions that used an item with a lot (any lot): the lot's sessions are among them.
+item_sessions as (
+    select
+        item,
+        count(*) as count_sessions,
+        sum(count_complaints)::bigint as count_complaints
+    from lines
+    where is_first_of_item_in_session
+    group by item
+),
+
+-- The same over all the items of a lot that has several: sessions using any of them, once each.
+multi_item_sessions as (
+    select lot, count(*) as count_sessions, sum(count_complaints)::bigint as count_complaints
+    from (
+        select distinct li.lot, l.session_id, l.count_complaints
+        from lot_items as li
+        join items as i on i.lot = li.lot and i.count_items > 1
+        join lines as l on l.item = li.item and l.is_first_of_item_in_session
+    )
+    group by lot
+),
+
+-- Sessions that used one of the lot's items with another lot, and not this lot: all the sessions
+-- using its items with a lot, less its own (a subset of them).
+comparison as (
+    select
+        i.lot,
+        coalesce(m.count_sessions, s.count_sessions) - p.count_sessions as count_sessions_other_lots,
+        coalesce(m.count_complaints, s.count_complaints) - p.count_complaints as count_complaints_other_lots
+    from items as i
+    join per_lot as p using (lot)
+    left join multi_item_sessions as m using (lot)
+    left join lot_items as single on single.lot = i.lot and i.count_items = 1
+    left join item_sessions as s on s.item = single.item
+),
+
 rated as (
     select
-        p.*,
+        p.lot,
+        p.count_sessions,
+        n.count_patients,
+        p.* exclude (lot, count_sessions),
         i.items,
         i.count_items,
         100.0 * p.count_complaints / p.count_sessions as complaints_per_100_sessions,
-        coalesce(o.count_sessions_other_lots, 0) as count_sessions_other_lots,
-        coalesce(o.count_complaints_other_lots, 0) as count_complaints_other_lots,
-        o.count_complaints_other_lots / o.count_sessions_other_lots as other_lots_rate
+        o.count_sessions_other_lots,
+        o.count_complaints_other_lots,
+        o.count_complaints_other_lots / nullif(o.count_sessions_other_lots, 0) as other_lots_rate
     from per_lot as p
+    join lot_patients as n using (lot)
     join items as i using (lot)
-    left join comparison as o using (lot)
+    join comparison as o using (lot)
 ),
-
 tested as (
     select
         *,

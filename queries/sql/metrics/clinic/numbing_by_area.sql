@@ -19,7 +19,7 @@ per_area_unit as (
     select
         body_area,
         unit,
-        count(distinct session_id) as count_sessions_with_numbing,
+        count(*) filter (where is_first_of_category_unit_in_session) as count_sessions_with_numbing,
         sum(quantity) as quantity
     from numbing
     group by all

@@ -3,8 +3,9 @@
 -- window closes or until as_of, whichever comes first: a session performed 30 days before as_of
 -- counts for days 0-30 only (censored), so recent sessions do not drag the curve down.
 -- Rebooked on day t: the patient's next live appointment (SPEC §2.3) is t days after the
--- session, within the window and on or before as_of. Days run 0-184, the longest 6-month window;
--- with every window closed, the last value equals rebooked / eligible.
+-- session, within the window and on or before as_of. Days run 0-184, the longest 6-month window.
+-- With every window closed the last value is close to rebooked / eligible, and equal to it unless a
+-- rebooking falls after the shortest window (181 days) has closed: then fewer sessions are followed.
 with
 
 sessions as (

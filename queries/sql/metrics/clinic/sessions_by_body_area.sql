@@ -30,7 +30,10 @@ final as (
         -- Null when there is no comparison period; 0 when the area had no sessions in it.
         case when $previous_start is not null then coalesce(p.count_sessions_previous, 0) end
             as count_sessions_previous,
-        coalesce(c.count_sessions, 0) - count_sessions_previous as change_in_sessions
+        -- Spelled out: `count_sessions_previous` alone would name p's column (null where the area had none).
+        coalesce(c.count_sessions, 0)
+            - case when $previous_start is not null then coalesce(p.count_sessions_previous, 0) end
+            as change_in_sessions
     from current_counts as c
     full join previous_counts as p using (body_area)
     order by count_sessions desc, body_area
