@@ -168,6 +168,8 @@ def frame(df, dimension_title: str | None = None, currency: str = "$"):
     for col in out.columns:
         if col in CODE_COLUMNS:
             out[col] = out[col].map(value)
+        elif col == "body_areas":  # a patient's areas of one visit, `face, neck`
+            out[col] = out[col].map(lambda codes: ", ".join(value(c) for c in str(codes).split(", ")))
     renamed = {c: column(c, currency) for c in out.columns}
     if dimension_title and "dimension_value" in renamed:
         renamed["dimension_value"] = dimension_title

@@ -149,3 +149,10 @@ def test_names_from_the_export_are_plain_text_in_charts(tmp_path, monkeypatch):
         drawn = drawn_text(at)
         assert "&lt;b&gt;Bold&lt;/b&gt;" in drawn, page
         assert "<b>Bold" not in drawn, page
+
+
+def test_the_recall_list_shows_areas_and_concerns_in_words():
+    recall = table(open_page("rebooking", period="all"), "Patient")
+    assert "Face, Neck" in set(recall["Body area(s)"]) or any("Face" in a for a in recall["Body area(s)"])
+    assert not any(a.islower() for a in recall["Body area(s)"])
+    assert "acne_scars" not in set(recall["Concern"])
