@@ -266,3 +266,337 @@ def rebooking_curve(df, title: str) -> go.Figure:
                       xaxis=dict(title_text="Days after the session", range=[0, 185], dtick=30, showgrid=True,
                                  gridcolor="rgba(128,128,128,0.25)"))
     return _layout(fig, title, "Share rebooked by then", ".0%")
+
+
+# --- Aftercare
+
+SIGNAL_COLOUR = PALETTE[5]  # vermilion: a month above its upper limit
+SEVERITY_COLOURS = {"mild": "#FDD49E", "moderate": "#FC8D59", "severe": "#B30000", "not_recorded": "#BBBBBB"}
+
+
+def complaint_control_chart(df, title: str) -> go.Figure:
+    """u-chart per month: complaints per 100 sessions (line and points), the centre line, each month's upper
+    and lower limits as steps, signalling months in red diamonds, still-collecting months hollow on a
+    shaded band."""
+    fig = go.Figure()
+    month = df["month"]
+    detail = df[["count_complaints", "count_sessions", "upper_limit_per_100"]].to_numpy()
+    hover = ("%{x|%b %Y}: %{y:.2f} per 100 (%{customdata[0]:,d} complaints, %{customdata[1]:,d} sessions)"
+             "<br>upper limit %{customdata[2]:.2f}")
+    collecting = df[df["is_collecting"]]
+    if not collecting.empty:
+        fig.add_vrect(x0=collecting["month"].min() - pd.Timedelta(days=15),
+                      x1=collecting["month"].max() + pd.Timedelta(days=16), fillcolor="rgba(128,128,128,0.16)",
+                      line_width=0, layer="below", annotation_text="still collecting", annotation_position="top left")
+    fig.add_scatter(x=month, y=df["upper_limit_per_100"], name="Upper limit", mode="lines",
+                    line=dict(shape="hvh", color=SIGNAL_COLOUR, width=1.5, dash="dash"), hoverinfo="skip")
+    if (df["lower_limit_per_100"] > 0).any():
+        fig.add_scatter(x=month, y=df["lower_limit_per_100"], name="Lower limit", mode="lines",
+                        line=dict(shape="hvh", color="rgba(128,128,128,0.9)", width=1.5, dash="dash"),
+                        hoverinfo="skip")
+    centre = float(df["centre_per_100"].iloc[0]) if len(df) else 0.0
+    fig.add_scatter(x=month, y=df["centre_per_100"], name=f"Centre ({centre:.2f})", mode="lines",
+                    line=dict(color="rgba(90,90,90,0.9)", width=1.5), hoverinfo="skip")
+    fig.add_scatter(x=month, y=df["complaints_per_100"], name="Complaints per 100 sessions", mode="lines",
+                    line=dict(color=PRIMARY, width=2), hoverinfo="skip", showlegend=False)
+    styles = (
+        ("Month", ~df["is_signal"] & ~df["is_collecting"], dict(color=PRIMARY, size=8)),
+        ("Still collecting", ~df["is_signal"] & df["is_collecting"],
+         dict(color=PRIMARY, size=9, symbol="circle-open", line=dict(width=2))),
+        ("Signal: above the upper limit", df["is_signal"],
+         dict(color=SIGNAL_COLOUR, size=13, symbol="diamond", line=dict(width=1, color="white"))),
+    )
+    for name, mask, marker in styles:
+        if not mask.any():
+            continue
+        fig.add_scatter(x=month[mask], y=df.loc[mask, "complaints_per_100"], name=name, mode="markers",
+                        marker=marker, cliponaxis=False, customdata=detail[mask.to_numpy()],
+                        hovertemplate=hover + "<extra></extra>")
+    _, xaxis = period_axis(month, "month")
+    fig.update_layout(xaxis=xaxis, hovermode="closest")
+    return _layout(fig, title, "Complaints per 100 sessions", ".1f")
+
+
+def complaint_rate_by_group(df, title: str, dimension_title: str, overall: float | None = None,
+                            keep_order: bool = False) -> go.Figure:
+    """Complaints per 100 sessions per group (horizontal bars) with "c of n sessions" beside each; each bar's
+    customdata is the raw value, so a click can set the sidebar filter. keep_order: the query's order (depth
+    bands shallow to deep) top to bottom; else the highest rate on top."""
+    if not keep_order:
+        df = df.sort_values("complaints_per_100_sessions", ascending=False, kind="stable")
+    fig = go.Figure(go.Bar(
+        x=df["complaints_per_100_sessions"], y=shown(df["dimension_value"]), orientation="h", marker_color=PRIMARY,
+        text=[f"{r:.2f} · {c:,} of {n:,} sessions" for r, c, n in
+              zip(df["complaints_per_100_sessions"], df["count_complaints"], df["count_sessions"], strict=True)],
+        textposition="outside", cliponaxis=False,
+        customdata=df[["dimension_value"]].to_numpy(),
+        hovertemplate="%{y}: %{x:.2f} complaints per 100 sessions<extra></extra>",
+    ))
+    axis_title = "Complaints per 100 sessions"
+    if overall is not None:
+        fig.add_vline(x=overall, line_dash="dot", line_color="rgba(90,90,90,0.9)")
+        axis_title += f" (dotted line: all sessions, {overall:.2f})"
+    largest = float(df["complaints_per_100_sessions"].max()) if len(df) else 1.0
+    fig.update_layout(height=_height(len(df)), hovermode="closest", showlegend=False,
+                      xaxis=dict(title_text=axis_title, range=[0, max(largest, 0.1) * 1.45],
+                                 showgrid=True, gridcolor="rgba(128,128,128,0.25)"),
+                      yaxis=dict(autorange="reversed", showgrid=False, title_text=plain(dimension_title)))
+    return _layout(fig, title, "")
+
+
+def _categories_in(df) -> list[str]:
+    """The complaint categories present, in the contract's order (unknown codes last)."""
+    present = list(dict.fromkeys(df["category"]))
+    return [c for c in COMPLAINT_CATEGORIES if c in present] + [c for c in present if c not in COMPLAINT_CATEGORIES]
+
+
+def complaints_by_severity_chart(df, title: str) -> go.Figure:
+    """Complaints per category (horizontal bars, most on top), stacked by severity."""
+    totals = df.groupby("category")["count_complaints"].sum().sort_values(ascending=False, kind="stable")
+    order = list(totals.index)
+    fig = go.Figure()
+    for severity in [*SEVERITY_COLOURS, *sorted(set(df["severity"]) - set(SEVERITY_COLOURS))]:
+        part = df[df["severity"] == severity].set_index("category").reindex(order)
+        if part["count_complaints"].isna().all():
+            continue
+        name = plain(labels.value(severity))
+        fig.add_bar(y=shown(order), x=part["count_complaints"].fillna(0), orientation="h", name=name,
+                    marker_color=SEVERITY_COLOURS.get(severity, PALETTE[7]),
+                    hovertemplate=f"%{{y}} · {name}: %{{x:,d}}<extra></extra>")
+    fig.update_layout(barmode="stack", height=_height(len(order)), hovermode="closest",
+                      xaxis=dict(title_text="Complaints", showgrid=True, gridcolor="rgba(128,128,128,0.25)"),
+                      yaxis=dict(autorange="reversed", showgrid=False), legend_traceorder="normal")
+    fig = _layout(fig, title, "")
+    if len(totals) and totals.max() < 10:
+        fig.update_layout(xaxis_dtick=1)
+    return fig
+
+
+def complaint_timing_chart(df, title: str) -> go.Figure:
+    """Complaints per day between session and report (bars stacked by category), days 2-4 shaded as the
+    normal healing window."""
+    fig = go.Figure()
+    fig.add_vrect(x0=1.5, x1=4.5, fillcolor="rgba(0,158,115,0.14)", line_width=0, layer="below",
+                  annotation_text="normal healing (redness)", annotation_position="top left")
+    for category in _categories_in(df):
+        part = df[df["category"] == category]
+        name = plain(labels.value(category))
+        fig.add_bar(x=part["days_after_session"], y=part["count_complaints"], name=name,
+                    marker_color=COLOURS.get(category, PRIMARY),
+                    hovertemplate=f"{name}: %{{y:,d}}<extra></extra>")
+    last = int(df["days_after_session"].max()) if len(df) else 7
+    fig.update_layout(barmode="stack", bargap=0.1, legend_traceorder="normal",
+                      xaxis=dict(title_text="Days from session to complaint", dtick=1 if last <= 21 else 7,
+                                 range=[min(-0.5, float(df["days_after_session"].min()) - 0.5) if len(df) else -0.5,
+                                        max(last, 7) + 0.5]))
+    fig = _layout(fig, title, "Complaints")
+    _whole_number_ticks(fig, df.groupby("days_after_session")["count_complaints"].sum().max() if len(df) else None)
+    return fig
+
+
+def complaint_resolution_chart(df, title: str) -> go.Figure:
+    """Resolved and open complaints per category (stacked horizontal bars), median days to resolve beside."""
+    order = list(df["category"])
+    fig = go.Figure()
+    for column, name, colour in (("count_resolved", "Resolved", PALETTE[2]), ("count_open", "Open", PALETTE[1])):
+        fig.add_bar(y=shown(order), x=df[column], orientation="h", name=name, marker_color=colour,
+                    hovertemplate=f"%{{y}}: %{{x:,d}} {name.lower()}<extra></extra>")
+    medians = ["" if pd.isna(m) else f"median {m:g} days" for m in df["median_days_to_resolve"]]
+    fig.add_scatter(y=shown(order), x=df["count_complaints"], mode="text", text=medians, textposition="middle right",
+                    showlegend=False, hoverinfo="skip", cliponaxis=False)
+    largest = float(df["count_complaints"].max()) if len(df) else 1.0
+    fig.update_layout(barmode="stack", height=_height(len(order)), hovermode="closest",
+                      xaxis=dict(title_text="Complaints", range=[0, largest * 1.9],
+                                 showgrid=True,
+                                 gridcolor="rgba(128,128,128,0.25)"),
+                      yaxis=dict(autorange="reversed", showgrid=False), legend_traceorder="normal")
+    fig = _layout(fig, title, "")
+    if largest < 10:
+        fig.update_layout(xaxis_dtick=1)
+    return fig
+
+
+def complaints_by_reported_month_chart(df, title: str) -> go.Figure:
+    """Complaints per month they were reported, stacked by category."""
+    fig = go.Figure()
+    for category in _categories_in(df):
+        part = df[df["category"] == category]
+        name = plain(labels.value(category))
+        fig.add_bar(x=part["month"], y=part["count_complaints"], name=name, marker_color=COLOURS.get(category, PRIMARY),
+                    hovertemplate=f"{name}: %{{y:,d}}<extra></extra>")
+    _, xaxis = period_axis(df["month"], "month")
+    fig.update_layout(barmode="stack", xaxis=xaxis, legend_traceorder="normal")
+    fig = _layout(fig, title, "Complaints reported")
+    _whole_number_ticks(fig, df.groupby("month")["count_complaints"].sum().max() if len(df) else None)
+    return fig
+
+
+# --- Consumables
+
+# Items are the clinic's own names, as many as it stocks: the palette, then lighter partners.
+ITEM_PALETTE = [*PALETTE, "#AEC7E8", "#FFBB78", "#98DF8A", "#FF9896", "#C5B0D5", "#C49C94", "#F7B6D2", "#DBDB8D",
+                "#9EDAE5", "#393B79"]
+
+
+def item_colours(items) -> dict:
+    """One colour per item, in the order given (largest first), kept on every chart of the page."""
+    return {item: ITEM_PALETTE[i % len(ITEM_PALETTE)] for i, item in enumerate(dict.fromkeys(items))}
+
+
+def _money_axis(symbol: str) -> dict:
+    return dict(tickprefix=plain(symbol), tickformat=",.0f", showgrid=True, gridcolor="rgba(128,128,128,0.25)")
+
+
+def consumable_cost_by_item(df, title: str, symbol: str = "$") -> go.Figure:
+    """Cost per item (horizontal bars, costliest on top) with the sessions using it beside each bar."""
+    colours = item_colours(df["item"])
+    money = plain(symbol)
+    fig = go.Figure(go.Bar(
+        x=df["cost"], y=shown(df["item"]), orientation="h", marker_color=[colours[i] for i in df["item"]],
+        text=[f"{money}{c:,.0f} · {n:,} sessions" for c, n in zip(df["cost"], df["count_sessions"], strict=True)],
+        textposition="outside", cliponaxis=False,
+        customdata=[[q, plain(u)] for q, u in zip(df["quantity"], df["unit"].fillna(""), strict=True)],
+        hovertemplate=f"%{{y}}: {money}%{{x:,.2f}}<br>%{{customdata[0]:,.1f}} %{{customdata[1]}} used<extra></extra>",
+    ))
+    largest = float(df["cost"].max()) if len(df) else 1.0
+    fig.update_layout(height=_height(len(df)), hovermode="closest", showlegend=False,
+                      xaxis=dict(title_text=f"Cost ({money})", range=[0, max(largest, 1) * 1.35], **_money_axis(symbol)),
+                      yaxis=dict(autorange="reversed", showgrid=False))
+    return _layout(fig, title, "")
+
+
+def consumable_cost_per_period(df, title: str, grain: str, symbol: str = "$", order=None) -> go.Figure:
+    """Consumable cost per week or month, stacked by item (`order`: the items largest first, for colours)."""
+    order = [i for i in (order if order is not None else df["item"]) if i in set(df["item"])]
+    colours = item_colours(order)
+    money = plain(symbol)
+    fig = go.Figure()
+    for item in dict.fromkeys(order):
+        part = df[df["item"] == item]
+        x, _ = period_axis(part["period_start"], grain)
+        name = plain(item)
+        fig.add_bar(x=x, y=part["cost"], name=name, marker_color=colours[item],
+                    hovertemplate=f"{name}: {money}%{{y:,.2f}}<extra></extra>")
+    _, xaxis = period_axis(df["period_start"], grain)
+    # Many items: the legend goes beside the bars, largest item first (the bottom of each stack).
+    fig.update_layout(barmode="stack", xaxis=xaxis)
+    fig = _layout(fig, title, f"Cost per {grain} ({money})", ",.0f")
+    fig.update_layout(yaxis_tickprefix=money, margin=dict(t=60),
+                      legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top", traceorder="normal",
+                                  font=dict(size=11)))
+    return fig
+
+
+def consumable_cost_per_session_by_group(df, title: str, dimension_title: str, symbol: str = "$") -> go.Figure:
+    """Consumable cost per session per group (horizontal bars, costliest on top); customdata = the raw value."""
+    money = plain(symbol)
+    fig = go.Figure(go.Bar(
+        x=df["cost_per_session"], y=shown(df["dimension_value"]), orientation="h", marker_color=PRIMARY,
+        text=[f"{money}{c:,.2f} · {n:,} sessions" for c, n in
+              zip(df["cost_per_session"], df["count_sessions"], strict=True)],
+        textposition="outside", cliponaxis=False,
+        customdata=df[["dimension_value"]].to_numpy(),
+        hovertemplate=f"%{{y}}: {money}%{{x:,.2f}} per session<extra></extra>",
+    ))
+    largest = float(df["cost_per_session"].max()) if len(df) else 1.0
+    fig.update_layout(height=_height(len(df)), hovermode="closest", showlegend=False,
+                      xaxis=dict(title_text=f"Cost per session ({money})", range=[0, max(largest, 1) * 2.0],
+                                 **_money_axis(symbol)),
+                      yaxis=dict(autorange="reversed", showgrid=False, title_text=plain(dimension_title)))
+    return _layout(fig, title, "")
+
+
+def numbing_by_area_chart(df, title: str) -> go.Figure:
+    """Numbing per session that used it, per body area (horizontal bars; one colour per unit as recorded, since
+    ml and g do not add up), with the share of the area's sessions that used any."""
+    fig = go.Figure()
+    areas = list(dict.fromkeys(df["body_area"]))
+    for i, unit in enumerate(dict.fromkeys(df["unit"])):
+        part = df[df["unit"] == unit]
+        name = plain(unit)
+        fig.add_bar(
+            x=part["quantity_per_session"], y=shown(part["body_area"]), orientation="h", name=f"Amount ({name})",
+            marker_color=PALETTE[(i + 4) % len(PALETTE)],
+            text=[f"{q:.1f} {name} · {s:.0%} of sessions" for q, s in
+                  zip(part["quantity_per_session"], part["share_of_sessions"], strict=True)],
+            textposition="outside", cliponaxis=False,
+            customdata=part[["count_sessions_with_numbing", "count_sessions"]].to_numpy(),
+            hovertemplate=f"%{{y}}: %{{x:.2f}} {name} per session<br>%{{customdata[0]:,d}} of %{{customdata[1]:,d}} "
+                          "sessions used numbing<extra></extra>",
+        )
+    largest = float(df["quantity_per_session"].max()) if len(df) else 1.0
+    units = " or ".join(plain(u) for u in dict.fromkeys(df["unit"]))
+    fig.update_layout(barmode="group", height=_height(len(areas) * max(1, df["unit"].nunique())), hovermode="closest",
+                      showlegend=df["unit"].nunique() > 1,
+                      xaxis=dict(title_text=f"{units} per session that used numbing",
+                                 range=[0, max(largest, 0.1) * 2.0], showgrid=True, gridcolor="rgba(128,128,128,0.25)"),
+                      yaxis=dict(autorange="reversed", showgrid=False))
+    return _layout(fig, title, "")
+
+
+def tip_compliance_by_month_chart(df, title: str) -> go.Figure:
+    """Sterile-tip compliance per month (line, in %), the sessions without a tip in the hover."""
+    months = pd.to_datetime(df["dimension_value"], format="%Y-%m")
+    fig = go.Figure(go.Scatter(
+        x=months, y=df["tip_compliance"], mode="lines+markers", name="Sterile-tip compliance",
+        line=dict(color=PALETTE[2], width=2), marker=dict(size=7, color=PALETTE[2]), cliponaxis=False,
+        customdata=df[["count_with_needle_tip", "count_micro_needling_sessions", "count_without_needle_tip"]].to_numpy(),
+        hovertemplate="%{x|%b %Y}: %{y:.1%} · %{customdata[0]:,d} of %{customdata[1]:,d} sessions had a tip, "
+                      "%{customdata[2]:,d} without<extra></extra>",
+    ))
+    lowest = float(df["tip_compliance"].min()) if len(df) else 1.0
+    _, xaxis = period_axis(months, "month")
+    fig.update_layout(xaxis=xaxis, hovermode="closest", showlegend=False)
+    fig = _layout(fig, title, "Sessions with a sterile tip", ".0%")
+    # Compliance lives near 100%: start the axis just below the lowest month so the dips show (the title says so).
+    bottom = max(0.0, min(0.9, lowest - 0.05))
+    fig.update_layout(yaxis=dict(range=[bottom, 1.01], rangemode="normal",
+                                 title_text="Sessions with a sterile tip" + (f" (axis from {bottom:.0%})" if bottom else "")))
+    return fig
+
+
+def tip_compliance_by_group_chart(df, title: str, dimension_title: str) -> go.Figure:
+    """Sterile-tip compliance per location or practitioner (horizontal bars, in %), the sessions without a tip
+    beside each bar; customdata = the raw value, so a click can set the sidebar filter."""
+    df = df.sort_values("tip_compliance", kind="stable")
+    fig = go.Figure(go.Bar(
+        x=df["tip_compliance"], y=shown(df["dimension_value"]), orientation="h", marker_color=PALETTE[2],
+        text=[f"{r:.1%} · {w:,} of {n:,} without" for r, w, n in
+              zip(df["tip_compliance"], df["count_without_needle_tip"], df["count_micro_needling_sessions"], strict=True)],
+        textposition="outside", cliponaxis=False,
+        customdata=df[["dimension_value"]].to_numpy(),
+        hovertemplate="%{y}: %{x:.1%} of micro-needling sessions had a sterile tip<extra></extra>",
+    ))
+    fig.update_layout(height=_height(len(df)), hovermode="closest", showlegend=False,
+                      xaxis=dict(title_text="Micro-needling sessions with a sterile tip", tickformat=".0%",
+                                 range=[0, 1.4], tickvals=[0, 0.25, 0.5, 0.75, 1], showgrid=True,
+                                 gridcolor="rgba(128,128,128,0.25)"),
+                      yaxis=dict(showgrid=False, title_text=plain(dimension_title)))
+    return _layout(fig, title, "")
+
+
+def lot_comparison_chart(df, lot: str, title: str) -> go.Figure:
+    """Complaints per 100 sessions of each lot of the same item(s), in order of first use: the traced lot
+    highlighted, flagged lots in red, and the dashed rate of the traced lot's other lots."""
+    df = df.sort_values(["first_used_on", "lot"], kind="stable")
+    chosen = df["lot"] == lot
+    colours = [PRIMARY if c else SIGNAL_COLOUR if f else "rgba(128,128,128,0.55)"
+               for c, f in zip(chosen, df["is_flagged"], strict=True)]
+    fig = go.Figure(go.Bar(
+        x=shown(df["lot"]), y=df["complaints_per_100_sessions"], marker_color=colours,
+        marker_line=dict(color=[PRIMARY if c else "rgba(0,0,0,0)" for c in chosen], width=2),
+        customdata=df[["count_complaints", "count_sessions"]].to_numpy(),
+        hovertemplate="%{x}: %{y:.2f} per 100 (%{customdata[0]:,d} complaints, %{customdata[1]:,d} sessions)"
+                      "<extra></extra>",
+        name="Lots",
+    ))
+    other = df.loc[chosen, "other_lots_complaints_per_100_sessions"]
+    x_title = "Lot, in order of first use"
+    if len(other) and pd.notna(other.iloc[0]):
+        fig.add_hline(y=float(other.iloc[0]), line_dash="dash", line_color="rgba(90,90,90,0.9)")
+        x_title += f" · dashed line: its other lots together, {float(other.iloc[0]):.2f}"
+    fig.update_layout(hovermode="closest", showlegend=False,
+                      xaxis=dict(type="category", tickangle=-60 if len(df) > 12 else 0, title_text=x_title,
+                                 tickfont=dict(size=10 if len(df) > 24 else 12)),
+                      height=380)
+    return _layout(fig, title, "Complaints per 100 sessions", ".1f")

@@ -3,6 +3,7 @@ their tables, downloads, and charts whose click sets a sidebar filter."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pandas as pd
@@ -87,6 +88,25 @@ def kpi_unavailable(kpi: Kpi, reason: str) -> None:
         st.caption(reason)
 
 
+WORD_JOINER = "\u2060"
+
+
+def md_plain(text) -> str:
+    """Text from an export inside Markdown (a warning, a metric) shown as typed: every ASCII punctuation mark
+    escaped (no link, formula, colour or icon syntax), and an invisible word joiner in `://`, `www.` and `@`,
+    which Streamlit would otherwise turn into links even when escaped."""
+    text = re.sub(r"(?i)(:)(?=//)|(www)(?=\.)|(?=@)", lambda m: m.group(0) + WORD_JOINER, str(text))
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
+
+
+def card(label: str, value: str, width: int | str, note: str | None = None) -> None:
+    """A bordered figure with an optional caption: a KPI card without a KPI definition behind it."""
+    with st.container(border=True, width=width):
+        st.metric(label, value)
+        if note:
+            st.caption(note)
+
+
 def empty_state(message: str) -> None:
     st.info(f"{message} Widen the period or clear some filters in the sidebar.", icon="🔎")
 
@@ -165,7 +185,8 @@ def url_value(name: str, default, parse: Callable[[str], object]):
     try:
         return parse(text)
     except ValueError:
-        st.warning(f"{name}={text!r} in the link is not usable; showing the default.", icon=":material/link_off:")
+        st.warning(f"{name}={md_plain(repr(text))} in the link is not usable; showing the default.",
+                   icon=":material/link_off:")
         return default
 
 

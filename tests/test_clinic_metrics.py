@@ -194,8 +194,8 @@ COMPLAINT_RATE_COLUMNS = ("dimension_value", "count_sessions", "count_complaints
 @pytest.mark.parametrize("dimension, filters, expected", [
     pytest.param("depth_band", Filters(), [
         ("≤ 0.5 mm", 1, 1, 100.0), ("0.5–1.0 mm", 2, 0, 0.0), ("1.0–1.5 mm", 1, 0, 0.0), ("1.5–2.0 mm", 1, 0, 0.0),
-        ("> 2.0 mm", 2, 2, 100.0), ("(not recorded)", 1, 1, 100.0)],
-        id="depth bands shallow to deep, not recorded last; C5 reported after as_of"),
+        ("> 2.0 mm", 1, 2, 200.0), ("(not recorded)", 1, 1, 100.0)],  # D8, a peel at 2.5 mm, is no needling
+        id="depth bands shallow to deep, not recorded last; C5 reported after as_of; micro-needling only"),
     pytest.param("body_area", Filters(), [("face", 5, 2, 40.0), ("neck", 3, 2, 200 / 3)], id="body area"),
     pytest.param("depth_band", Filters(treatments=("Micro-needling",), body_areas=("neck",)),
                  [("1.0–1.5 mm", 1, 0, 0.0), ("1.5–2.0 mm", 1, 0, 0.0), ("> 2.0 mm", 1, 2, 200.0)], id="filtered"),
@@ -855,4 +855,24 @@ def test_every_allowed_dimension_counts_every_session_once(tips, name, dimension
     else:
         column, _ = _COUNTED[name]
         total = frame[column].sum()
+    if (name, dimension) == ("complaint_rate_by_dimension", "depth_band"):
+        assert total == 5  # needle depth: the micro-needling sessions only
+        return
     assert total == _COUNTED.get(name, ("", 7))[1]  # rebooking: 7 sessions, eligible or pending
+
+
+@pytest.mark.parametrize("other_sessions, flagged", [
+    pytest.param(19, False, id="19 sessions with other lots: too few to know the usual rate"),
+    pytest.param(20, True, id="20 sessions with other lots: 3 in 3 against 0 in 20 is flagged"),
+])
+def test_a_lot_is_flagged_only_against_enough_sessions_with_other_lots(build_db, other_sessions, flagged):
+    count = 3 + other_sessions
+    con = build_db(
+        sessions=[session(f"S{i:02d}", f"P{i:02d}", "2025-05-10") for i in range(count)],
+        consumables=[consumable(f"S{i:02d}", lot="SUSPECT" if i < 3 else "USUAL") for i in range(count)],
+        complaints=[complaint(f"C{i}", f"P{i:02d}", "2025-05-12", session_id=f"S{i:02d}") for i in range(3)],
+    )
+    frame = run(con, "lot_trace").set_index("lot")
+    assert frame.loc["SUSPECT", "chance_if_like_other_lots"] == 0.0  # nothing like it elsewhere, either way
+    assert frame.loc["SUSPECT", "count_sessions_other_lots"] == other_sessions
+    assert bool(frame.loc["SUSPECT", "is_flagged"]) is flagged

@@ -27,7 +27,7 @@ EXTRA = {
     "sessions_by_area_and_dimension": {"dimension": "location"},
     "rebooking_by_dimension": {"dimension": "body_area"},
     "rebooking_curve": {"dimension": "all"},
-    "complaint_rate_by_dimension": {"dimension": "depth_band"},
+    "complaint_rate_by_dimension": {"dimension": "body_area"},  # depth bands count micro-needling only
     "consumable_cost_by_dimension": {"dimension": "body_area"},
     "tip_compliance_by_dimension": {"dimension": "location"},
     "lot_sessions": {"lot": "L1"},

@@ -1,11 +1,13 @@
 -- SPEC §2.4 per needle-depth band, body area, practitioner, treatment, location or concern
 -- ($dimension): sessions performed in the period, complaints following them (reported on or
 -- before as_of) and complaints per 100 sessions. Depth bands: ≤ 0.5, 0.5–1.0, 1.0–1.5, 1.5–2.0,
--- > 2.0 mm, each upper edge inside its band; sessions without a depth read '(not recorded)'.
+-- > 2.0 mm, each upper edge inside its band. By depth band only micro-needling sessions count (a
+-- peel has no needle depth); those without a depth recorded read '(not recorded)'.
 with
 
 sessions as (
     select * from sessions_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
+    where $dimension <> 'depth_band' or is_micro_needling
 ),
 
 complaints as (select * from session_complaints($as_of)),

@@ -3,8 +3,9 @@
 -- when and where, the complaints following those sessions (reported on or before as_of) per 100
 -- sessions, and the same rate over the sessions that used the same item(s) with another lot.
 -- Our choice: sessions with no lot recorded are in neither side of the comparison. A lot is
--- flagged when it has at least 3 complaints and so many would happen by chance less than once in
--- 1,000 if the lot were like the others: the Poisson probability of at least c complaints in n
+-- flagged when it has at least 3 complaints, its other lots have at least 20 sessions (fewer say
+-- little about the usual rate: 0 complaints in 4 sessions is no evidence of a rate of 0), and so
+-- many complaints would happen by chance less than once in 1,000 if the lot were like the others: the Poisson probability of at least c complaints in n
 -- sessions at the other lots' rate u (expected u·n) is below 0.001. A clinic has hundreds of lots,
 -- so a looser bar would flag several by chance alone.
 with
@@ -124,7 +125,8 @@ final as (
     select
         * exclude (other_lots_rate, expected_complaints),
         100.0 * other_lots_rate as other_lots_complaints_per_100_sessions,
-        coalesce(count_complaints >= 3 and chance_if_like_other_lots < 0.001, false) as is_flagged
+        coalesce(count_complaints >= 3 and count_sessions_other_lots >= 20
+                 and chance_if_like_other_lots < 0.001, false) as is_flagged
     from tested
     order by is_flagged desc, complaints_per_100_sessions desc, count_sessions desc, lot
 )

@@ -15,6 +15,22 @@ patients as (
     group by patient_id
 ),
 
+known_bookings as (
+    select * from fct_bookings where booked_date <= $as_of
+),
+
+booked_ahead as (
+    select distinct patient_id from known_bookings where appointment_date > $as_of and not is_cancelled
+),
+
+-- Only patients inside the bounds with nothing booked go on: the details below are for them alone.
+due as (
+    select *
+    from patients
+    where date_diff('day', last_session_date, $as_of) between $min_days and $max_days
+      and patient_id not in (select patient_id from booked_ahead)
+),
+
 last_visit as (
     select
         s.patient_id,
@@ -26,47 +42,38 @@ last_visit as (
                 and matches(s.treatment, $treatments) and matches(s.body_area, $body_areas)
                 and matches(s.concern, $concerns)) as is_selected
     from sessions as s
-    join patients as p on p.patient_id = s.patient_id and p.last_session_date = s.session_date
+    join due as d on d.patient_id = s.patient_id and d.last_session_date = s.session_date
     group by s.patient_id
-),
-
-known_bookings as (
-    select * from fct_bookings where booked_date <= $as_of
-),
-
-booked_ahead as (
-    select distinct patient_id from known_bookings where appointment_date > $as_of and not is_cancelled
 ),
 
 latest_booking as (
     select
-        patient_id,
-        arg_max(concern, booked_at) filter (where concern <> 'unknown') as concern,
-        arg_max(channel, booked_at) filter (where channel is not null) as channel
-    from known_bookings
-    group by patient_id
+        b.patient_id,
+        arg_max(b.concern, b.booked_at) filter (where b.concern <> 'unknown') as concern,
+        arg_max(b.channel, b.booked_at) filter (where b.channel is not null) as channel
+    from known_bookings as b
+    semi join due using (patient_id)
+    group by b.patient_id
 ),
 
 final as (
     select
-        p.patient_id,
-        p.last_session_date,
-        date_diff('day', p.last_session_date, $as_of) as days_since,
+        d.patient_id,
+        d.last_session_date,
+        date_diff('day', d.last_session_date, $as_of) as days_since,
         v.treatments,
         v.body_areas,
         v.locations,
         v.practitioners,
-        p.count_sessions_to_date,
+        d.count_sessions_to_date,
         coalesce(b.concern, 'unknown') as concern,
         coalesce(b.channel, 'unknown') as channel
-    from patients as p
+    from due as d
     join last_visit as v using (patient_id)
     left join latest_booking as b using (patient_id)
     where v.is_selected
-      and date_diff('day', p.last_session_date, $as_of) between $min_days and $max_days
-      and p.patient_id not in (select patient_id from booked_ahead)
     -- Longest since first: they are closest to leaving the six-month window.
-    order by days_since desc, p.patient_id
+    order by days_since desc, d.patient_id
 )
 
 select * from final
