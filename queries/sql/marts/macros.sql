@@ -31,6 +31,15 @@ create or replace macro filtered_complaints(locations, practitioners, treatments
       and matches(body_area, body_areas)
       and matches(concern, concerns);
 
+-- Complaints counted in a period (SPEC 2.4): a linked complaint by its session's day, one with no known
+-- session by the day it was reported; either way only once reported, on or before as_of.
+create or replace macro complaints_in_period(start_date, end_date, as_of,
+                                             locations, practitioners, treatments, body_areas, concerns) as table
+    select * from filtered_complaints(locations, practitioners, treatments, body_areas, concerns)
+    where coalesce(session_date, reported_date) between start_date and end_date
+      and coalesce(session_date, reported_date) <= as_of
+      and reported_date <= as_of;
+
 -- Consumables used in the sessions sessions_in_period selects (SPEC §2.5). fct_consumables carries
 -- its session's day, location, ... so this filters the same columns without a join; orphan lines
 -- (no loaded session) have no session_date and never match.

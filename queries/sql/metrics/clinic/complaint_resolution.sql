@@ -2,16 +2,9 @@
 -- and the days taken to resolve. Counted as complaints_by_category counts them.
 with
 
-complaints as (
-    select * from filtered_complaints($locations, $practitioners, $treatments, $body_areas, $concerns)
-),
-
 in_period as (
     select *, resolved_at is not null and resolved_at::date <= $as_of as is_resolved
-    from complaints
-    where coalesce(session_date, reported_date) between $start and $end
-      and coalesce(session_date, reported_date) <= $as_of
-      and reported_date <= $as_of
+    from complaints_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
 ),
 
 final as (

@@ -3,16 +3,8 @@
 -- A complaint without a severity reads 'not_recorded'.
 with
 
-complaints as (
-    select * from filtered_complaints($locations, $practitioners, $treatments, $body_areas, $concerns)
-),
-
 in_period as (
-    select *
-    from complaints
-    where coalesce(session_date, reported_date) between $start and $end
-      and coalesce(session_date, reported_date) <= $as_of
-      and reported_date <= $as_of
+    select * from complaints_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
 ),
 
 final as (

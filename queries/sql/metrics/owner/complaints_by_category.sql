@@ -4,16 +4,8 @@
 -- reported after as_of is not counted yet.
 with
 
-complaints as (
-    select * from filtered_complaints($locations, $practitioners, $treatments, $body_areas, $concerns)
-),
-
 in_period as (
-    select *
-    from complaints
-    where coalesce(session_date, reported_date) between $start and $end
-      and coalesce(session_date, reported_date) <= $as_of
-      and reported_date <= $as_of
+    select * from complaints_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
 ),
 
 final as (
