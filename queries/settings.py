@@ -6,6 +6,8 @@
     [recall]                            # the recall list's default bounds (SPEC 2.8)
     min_days = 42
     max_days = 180
+    [privacy]                           # marketing views: cells of fewer patients are hidden (SPEC 2.14)
+    min_patients_per_cell = 11          # never below 5
 
 A `targets.toml` (the file that held targets before) is still read when
 practice.toml has no [targets].
@@ -21,6 +23,7 @@ from queries.kpis import Target, TargetsError, parse_targets, read_targets, read
 SETTINGS_NAME = "practice.toml"
 TARGETS_NAME = "targets.toml"
 RECALL_DEFAULTS = (42, 180)
+SMALL_CELL_DEFAULT, SMALL_CELL_FLOOR = 11, 5
 
 
 class SettingsError(TargetsError):
@@ -33,6 +36,7 @@ class Settings:
     currency: str = "$"
     recall_min_days: int = RECALL_DEFAULTS[0]
     recall_max_days: int = RECALL_DEFAULTS[1]
+    min_patients_per_cell: int = SMALL_CELL_DEFAULT  # SPEC 2.14's k
 
 
 def _whole_days(value, where: str) -> int:
@@ -42,10 +46,10 @@ def _whole_days(value, where: str) -> int:
 
 
 def parse_settings(raw: dict, file_name: str, legacy_targets: dict[str, Target] | None = None) -> Settings:
-    unknown = set(raw) - {"currency", "targets", "recall"}
+    unknown = set(raw) - {"currency", "targets", "recall", "privacy"}
     if unknown:
         raise SettingsError(f"{file_name}: unknown setting {sorted(unknown)[0]!r}; "
-                            "expected currency, [targets] or [recall]")
+                            "expected currency, [targets], [recall] or [privacy]")
     currency = raw.get("currency", "$")
     if not isinstance(currency, str) or not 0 < len(currency.strip()) <= 4:
         raise SettingsError(f"{file_name}: currency must be a short symbol in quotes, such as \"€\"; got {currency!r}")
@@ -56,6 +60,13 @@ def parse_settings(raw: dict, file_name: str, legacy_targets: dict[str, Target] 
     high = _whole_days(recall.get("max_days", RECALL_DEFAULTS[1]), f"{file_name}: [recall] max_days")
     if low > high:
         raise SettingsError(f"{file_name}: [recall] min_days ({low}) is after max_days ({high})")
+    privacy = raw.get("privacy", {})
+    if not isinstance(privacy, dict) or set(privacy) - {"min_patients_per_cell"}:
+        raise SettingsError(f"{file_name}: [privacy] takes min_patients_per_cell")
+    k = privacy.get("min_patients_per_cell", SMALL_CELL_DEFAULT)
+    if isinstance(k, bool) or not isinstance(k, int) or k < SMALL_CELL_FLOOR:
+        raise SettingsError(f"{file_name}: [privacy] min_patients_per_cell must be a whole number of at least "
+                            f"{SMALL_CELL_FLOOR}; got {k!r}")
     targets = raw.get("targets")
     if targets is not None and not isinstance(targets, dict):
         raise SettingsError(f"{file_name}: targets must be a section, [targets]")
@@ -64,6 +75,7 @@ def parse_settings(raw: dict, file_name: str, legacy_targets: dict[str, Target] 
         currency=currency.strip(),
         recall_min_days=low,
         recall_max_days=high,
+        min_patients_per_cell=k,
     )
 
 

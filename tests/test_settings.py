@@ -105,7 +105,7 @@ def test_an_explicit_settings_file(tmp_path):
 # ---------------------------------------------------------------- what cannot be used
 
 @pytest.mark.parametrize("text, message", [
-    pytest.param('colour = "red"\n', "practice.toml: unknown setting 'colour'; expected currency, [targets] or [recall]",
+    pytest.param('colour = "red"\n', "practice.toml: unknown setting 'colour'; expected currency, [targets], [recall] or [privacy]",
                  id="unknown key"),
     pytest.param("[recall]\nmin = 3\n", "practice.toml: [recall] takes min_days and max_days", id="unknown recall key"),
     pytest.param("recall = 5\n", "practice.toml: [recall] takes min_days and max_days", id="recall not a section"),
@@ -165,3 +165,20 @@ def test_a_named_file_that_does_not_exist_is_an_error_not_the_defaults(tmp_path,
     missing = tmp_path / "typo.toml"
     with pytest.raises(SettingsError, match="typo.toml: settings file not found"):
         read_settings(tmp_path, **{which: missing})
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param("", 11, id="default 11"),
+    pytest.param("[privacy]\nmin_patients_per_cell = 5\n", 5, id="5 is the floor"),
+    pytest.param("[privacy]\nmin_patients_per_cell = 20\n", 20, id="stricter"),
+])
+def test_the_small_cell_threshold(tmp_path, text, expected):
+    (tmp_path / "practice.toml").write_text(text)
+    assert read_settings(tmp_path).min_patients_per_cell == expected
+
+
+@pytest.mark.parametrize("value", ["4", "0", "11.5", "true", '"eleven"'])
+def test_a_small_cell_threshold_below_5_or_not_whole_is_refused(tmp_path, value):
+    (tmp_path / "practice.toml").write_text(f"[privacy]\nmin_patients_per_cell = {value}\n")
+    with pytest.raises(SettingsError, match=r"min_patients_per_cell must be a whole number of at least 5"):
+        read_settings(tmp_path)
