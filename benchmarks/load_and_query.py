@@ -186,8 +186,9 @@ def _machine() -> dict:
 
 
 class Benchmark:
-    def __init__(self, sessions: int, workdir: Path, runs: int, budget: float):
+    def __init__(self, sessions: int, workdir: Path, runs: int, budget: float, reuse_db: bool = False):
         self.sessions = sessions
+        self.reuse_db = reuse_db
         self.workdir = workdir
         self.csv_dir = workdir / CSV_DIR_NAME
         self.db_path = workdir / DB_NAME
@@ -229,6 +230,12 @@ class Benchmark:
 
     def _run(self) -> None:
         r = self.result
+        if self.reuse_db:
+            # Queries only, on a database an earlier run kept: after a change to a metric query.
+            self.note(f"timing the queries on {self.db_path} (no generation, no load)")
+            r["reused_db"] = str(self.db_path)
+            self._reopen_and_query()
+            return
         patients = max(1, round(self.sessions / SESSIONS_PER_PATIENT))
         r["patients"] = patients
 
@@ -280,7 +287,10 @@ class Benchmark:
         self.note(f"loaded {rows_read:,} rows in {seconds:.1f} s")
         if self.over_budget("reopen and queries"):
             return
+        self._reopen_and_query()
 
+    def _reopen_and_query(self) -> None:
+        r = self.result
         began = time.perf_counter()
         con = open_database(self.db_path)
         r["reopen_seconds"] = time.perf_counter() - began
@@ -422,17 +432,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per query; the median is reported (default 3)")
     parser.add_argument("--budget-seconds", type=float, default=480.0,
                         help="stop starting new phases once the run has taken this long (default 480)")
+    parser.add_argument("--reuse-db", action="store_true",
+                        help="time the queries on WORKDIR/clinic.duckdb kept by an earlier --keep run; no generation, no load")
     args = parser.parse_args(argv)
     if args.sessions < 1 or args.runs < 1:
         parser.error("--sessions and --runs must be positive")
 
+    if args.reuse_db and not (args.workdir and (args.workdir / DB_NAME).is_file()):
+        parser.error(f"--reuse-db needs --workdir holding {DB_NAME} from a run with --keep")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="practice-benchmark-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    bench = Benchmark(args.sessions, workdir.resolve(), args.runs, args.budget_seconds)
+    bench = Benchmark(args.sessions, workdir.resolve(), args.runs, args.budget_seconds, args.reuse_db)
     try:
         result = bench.run()
     finally:
-        if not args.keep:
+        if not args.keep and not args.reuse_db:
             bench.remove_data()
         bench.result["data_kept"] = args.keep
         bench.result["finished_at"] = datetime.now().isoformat(timespec="seconds")
