@@ -1,12 +1,25 @@
-"""Helpers the per-page AppTest modules share: open a page on the sample data, read its tables."""
+"""Helpers the per-page AppTest modules share: open a page on the sample data, read its widgets, tables and
+charts, click a chart.
+
+Import the fixtures by name so pytest finds them in the test module:
+
+    from pages import fresh_caches, sample_fixture  # noqa: F401
+
+(`sample_fixture` is the fixture `sample`: under another Python name, so the tests' `sample` argument does
+not shadow an import.)
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import streamlit as st
+from conftest import SAMPLE_DATA
 from streamlit.testing.v1 import AppTest
+
+from queries.load import load
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
@@ -23,6 +36,14 @@ def fresh_caches(monkeypatch):
     st.cache_resource.clear()
 
 
+@pytest.fixture(scope="module", name="sample")
+def sample_fixture():
+    """The sample data loaded directly, for expected figures computed outside the app."""
+    result = load(SAMPLE_DATA)
+    yield result.connection
+    result.connection.close()
+
+
 def open_page(page: str, **query_params) -> AppTest:
     """`page` is the file name in dashboard/views without .py; query parameters as in a link."""
     at = AppTest.from_file(APP, default_timeout=60)
@@ -34,9 +55,93 @@ def open_page(page: str, **query_params) -> AppTest:
     return at
 
 
-def table(at: AppTest, first_column: str):
-    """The first table on the page whose first column is titled `first_column`."""
-    return next(df.value for df in at.dataframe if df.value.columns[0] == first_column)
+def multiselect(at: AppTest, label: str):
+    """The (sidebar) multiselect with this label."""
+    return next(w for w in at.multiselect if w.label == label)
+
+
+def segmented(at: AppTest, key: str, value: str) -> AppTest:
+    """Pick `value` in the segmented control with this key, and rerun."""
+    next(b for b in at.get("button_group") if b.key == key).set_value(value).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    """The metric cards' values by label."""
+    return {m.label: m.value for m in at.metric}
+
+
+def table(at: AppTest, *columns: str):
+    """The first table on the page with these (readable) columns."""
+    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
+
+
+def _title(spec: dict) -> str:
+    return spec["layout"].get("title", {}).get("text", "")
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    """Every plotly chart's spec, in page order."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Plotly specs by title."""
+    return {_title(spec): spec for spec in chart_specs(at)}
+
+
+def chart_element(at: AppTest, title_part: str):
+    """The first plotly chart element whose title contains `title_part`."""
+    return next(c for c in at.get("plotly_chart") if title_part in _title(json.loads(c.proto.spec)))
+
+
+def chart_spec(at: AppTest, title_part: str) -> dict:
+    """The spec of the first plotly chart whose title contains `title_part`."""
+    return json.loads(chart_element(at, title_part).proto.spec)
+
+
+def drawn_text(specs: dict | list[dict]) -> str:
+    """Every string plotly may draw (titles, labels, text, hovers, legends) in one chart's spec or a list of
+    them: all but `customdata`, which carries the raw value for a click and is never drawn (unless a
+    hovertemplate names it: see assert_hovers_name_no_text_customdata)."""
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key != "customdata":
+                    yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+        elif isinstance(node, str):
+            yield node
+    return "\n".join(walk(specs))
+
+
+def assert_hovers_name_no_text_customdata(specs: list[dict]) -> None:
+    """customdata holds the raw values a click maps back to; plotly draws them only where a hovertemplate
+    names them (`%{customdata[i]}`), as markup: none may name a column holding text."""
+    for spec in specs:
+        for trace in spec["data"]:
+            rows = trace.get("customdata") or []
+            text_columns = {i for row in rows if isinstance(row, list) for i, v in enumerate(row) if isinstance(v, str)}
+            for i in text_columns:
+                assert f"customdata[{i}]" not in trace.get("hovertemplate", ""), trace
+
+
+def click_bar(at: AppTest, title_part: str, value: str) -> AppTest:
+    """A click on a bar, sent as the browser sends it: the chart's selection in the run's widget states.
+    (Setting at.session_state[chart key] does not reach the on_select callback: Streamlit calls it only
+    when the widget value arrives from the frontend, which is what this does.)"""
+    chart = chart_element(at, title_part)
+    states = at._tree.get_widget_states()
+    state = states.widgets.add()
+    state.id = chart.proto.id
+    state.string_value = json.dumps({"selection": {"points": [{"customdata": [value], "point_index": 0}],
+                                                   "point_indices": [0], "box": [], "lasso": []}})
+    at._run(states)
+    assert not at.exception, [e.message for e in at.exception]
+    return at
 
 
 def sidebar_pair_matching_nothing(con) -> tuple[str, str]:

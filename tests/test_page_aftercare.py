@@ -6,87 +6,32 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import date
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from conftest import SAMPLE_DATA, booking, complaint, session, write_export
+from pages import (  # noqa: F401
+    chart_element,
+    chart_specs,
+    charts,
+    click_bar,
+    drawn_text,
+    fresh_caches,
+    multiselect,
+    open_page,
+    sample_fixture,
+    segmented,
+    sidebar_pair_matching_nothing,
+    table,
+)
 from streamlit.testing.v1 import AppTest
 
 from dashboard import labels
 from queries.api import Filters, run_query
-from queries.load import load
 from queries.report import build_report
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
-PAGE = "views/aftercare.py"
+PAGE = "aftercare"
 SECTIONS = ["Complaint control chart", "Complaint rate by group", "Complaints by category and severity",
             "Open and resolved", "Days from session to complaint", "Complaints by month reported"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches(monkeypatch):
-    """Each test starts on the sample data with nothing cached from another test."""
-    for name in ("PRACTICE_DATA", "PRACTICE_TARGETS", "PRACTICE_SETTINGS"):
-        monkeypatch.delenv(name, raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture(scope="module")
-def sample():
-    """The sample data loaded directly, for expected figures computed outside the app."""
-    result = load(SAMPLE_DATA)
-    yield result.connection
-    result.connection.close()
-
-
-def open_page(**query_params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in query_params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def multiselect(at: AppTest, label: str):
-    return next(w for w in at.multiselect if w.label == label)
-
-
-def table(at: AppTest, column: str):
-    """The first table on the page with this (readable) column."""
-    return next(d.value for d in at.dataframe if column in d.value.columns)
-
-
-def charts(at: AppTest) -> dict[str, dict]:
-    """Plotly specs by title."""
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    return {spec["layout"]["title"]["text"]: spec for spec in specs}
-
-
-def chart_element(at: AppTest, title_part: str):
-    return next(c for c in at.get("plotly_chart") if title_part in json.loads(c.proto.spec)["layout"]["title"]["text"])
-
-
-def drawn_text(specs) -> str:
-    """Every string plotly may draw (titles, labels, text, hovers, legends): all but `customdata`, which
-    carries the raw value for a click and is never drawn."""
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key != "customdata":
-                    yield from walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from walk(value)
-        elif isinstance(node, str):
-            yield node
-    return "\n".join(walk(specs))
 
 
 def captions(at: AppTest) -> str:
@@ -98,28 +43,11 @@ def centre(at: AppTest) -> float:
 
 
 def choose_group(at: AppTest, dimension: str) -> AppTest:
-    next(b for b in at.get("button_group") if b.key == "complaint_split").set_value(dimension).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def click_bar(at: AppTest, title_part: str, value: str) -> AppTest:
-    """A click on a bar, sent as the browser sends it: the chart's selection in the run's widget states.
-    (Setting at.session_state[chart key] does not reach the on_select callback: Streamlit calls it only
-    when the widget value arrives from the frontend, which is what this does.)"""
-    chart = chart_element(at, title_part)
-    states = at._tree.get_widget_states()
-    state = states.widgets.add()
-    state.id = chart.proto.id
-    state.string_value = json.dumps({"selection": {"points": [{"customdata": [value], "point_index": 0}],
-                                                   "point_indices": [0], "box": [], "lasso": []}})
-    at._run(states)
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return segmented(at, "complaint_split", dimension)
 
 
 def test_the_page_opens_on_the_sample_data_with_every_section():
-    at = open_page(period="all")
+    at = open_page(PAGE, period="all")
     assert at.title[0].value == "Aftercare"
     assert [s.value for s in at.subheader] == SECTIONS
     assert len(at.get("plotly_chart")) == len(SECTIONS)
@@ -128,7 +56,7 @@ def test_the_page_opens_on_the_sample_data_with_every_section():
 
 def test_the_control_chart_agrees_with_the_report(sample):
     report = build_report(sample)["complaints_control"]
-    at = open_page(period="all")
+    at = open_page(PAGE, period="all")
     control = table(at, "Centre line")
     assert centre(at) == pytest.approx(report["centre_per_100"])
     signalling = control[control["Signals"]]
@@ -152,7 +80,7 @@ def test_a_location_in_the_url_narrows_the_figures(sample):
     expected = build_report(sample, filters=Filters(locations=(location,)))["complaints_control"]["centre_per_100"]
     everywhere = build_report(sample)["complaints_control"]["centre_per_100"]
     assert expected != pytest.approx(everywhere)
-    at = open_page(period="all", location=location)
+    at = open_page(PAGE, period="all", location=location)
     assert multiselect(at, "Locations").value == [location]
     assert centre(at) == pytest.approx(expected)
 
@@ -166,7 +94,7 @@ def test_figures_follow_the_as_of_date_in_the_url(sample):
     report = build_report(sample, as_of=as_of)["complaints_control"]
     later = run_query(sample, "complaints_control", Filters(end=as_of))  # complaints known on the export's date
     assert report["centre_per_100"] != pytest.approx(float(later["centre_per_100"].iloc[0]))
-    at = open_page(period="all", as_of=as_of.isoformat())
+    at = open_page(PAGE, period="all", as_of=as_of.isoformat())
     assert centre(at) == pytest.approx(report["centre_per_100"])
     control = table(at, "Centre line")
     assert control["Month"].max().date() == as_of.replace(day=1)
@@ -176,14 +104,8 @@ def test_figures_follow_the_as_of_date_in_the_url(sample):
 
 
 def test_a_filter_matching_nothing_shows_the_empty_state(sample):
-    pair = sample.execute("""
-        select l.location, p.practitioner
-        from (select distinct location from fct_sessions) l, (select distinct practitioner from fct_sessions) p
-        where not exists (select 1 from fct_sessions s where s.location = l.location and s.practitioner = p.practitioner)
-        limit 1
-    """).fetchone()
-    assert pair, "the sample data should have a practitioner who never works at some location"
-    at = open_page(period="all", location=pair[0], practitioner=pair[1])
+    location, practitioner = sidebar_pair_matching_nothing(sample)
+    at = open_page(PAGE, period="all", location=location, practitioner=practitioner)
     assert any("No sessions match these filters" in i.value for i in at.info)
     assert not at.get("plotly_chart")
 
@@ -192,14 +114,14 @@ def test_an_export_without_complaints_says_so(tmp_path, monkeypatch):
     for name in ("bookings.csv", "sessions.csv"):
         shutil.copy(SAMPLE_DATA / name, tmp_path / name)
     monkeypatch.setenv("PRACTICE_DATA", str(tmp_path))
-    at = open_page(period="all")
+    at = open_page(PAGE, period="all")
     assert "no **complaints.csv**" in at.warning[0].value
     assert not at.get("plotly_chart") and not at.subheader
 
 
 def test_open_and_resolved_count_the_complaints_the_report_counts_by_category(sample):
     report = build_report(sample)["complaints_by_category"]
-    at = open_page(period="all")
+    at = open_page(PAGE, period="all")
     resolution = table(at, "Open")
     assert (resolution["Open"] + resolution["Resolved"]).tolist() == resolution["Complaints"].tolist()
     by_category = dict(zip(resolution["Category"], resolution["Complaints"], strict=True))
@@ -212,11 +134,11 @@ def test_the_redness_caption_counts_redness_complaints_after_day_4(sample):
         from fct_complaints where has_session and category = 'prolonged_redness'
     """).fetchone()
     assert 0 < late < total
-    assert f"{late:,} of {total:,} redness complaints were reported after day 4" in captions(open_page(period="all"))
+    assert f"{late:,} of {total:,} redness complaints were reported after day 4" in captions(open_page(PAGE, period="all"))
 
 
 def test_group_bars_carry_the_raw_value_and_show_it_in_words():
-    at = choose_group(open_page(period="all"), "body_area")
+    at = choose_group(open_page(PAGE, period="all"), "body_area")
     spec = charts(at)["Complaints per 100 sessions by body area"]
     bars = spec["data"][0]
     assert "face" in [row[0] for row in bars["customdata"]]
@@ -225,7 +147,7 @@ def test_group_bars_carry_the_raw_value_and_show_it_in_words():
 
 
 def test_depth_bands_run_shallow_to_deep_and_are_not_clickable():
-    at = open_page(period="all")
+    at = open_page(PAGE, period="all")
     chart = chart_element(at, "by needle depth")
     bands = json.loads(chart.proto.spec)["data"][0]["y"]
     assert bands[:5] == ["≤ 0.5 mm", "0.5–1.0 mm", "1.0–1.5 mm", "1.5–2.0 mm", "&gt; 2.0 mm"]
@@ -234,7 +156,7 @@ def test_depth_bands_run_shallow_to_deep_and_are_not_clickable():
 
 def test_clicking_a_location_bar_sets_the_sidebar_filter_and_the_link(sample):
     location = sample.execute("select max(location) from fct_sessions").fetchone()[0]
-    at = choose_group(open_page(period="all"), "location")
+    at = choose_group(open_page(PAGE, period="all"), "location")
     before = centre(at)
     click_bar(at, "by location", location)
     assert multiselect(at, "Locations").value == [location]
@@ -245,7 +167,7 @@ def test_clicking_a_location_bar_sets_the_sidebar_filter_and_the_link(sample):
 
 def test_clicking_a_practitioner_bar_sets_the_practitioner_filter(sample):
     practitioner = sample.execute("select min(practitioner) from fct_sessions").fetchone()[0]
-    at = click_bar(choose_group(open_page(period="all"), "practitioner"), "by practitioner", practitioner)
+    at = click_bar(choose_group(open_page(PAGE, period="all"), "practitioner"), "by practitioner", practitioner)
     assert multiselect(at, "Practitioners").value == [practitioner]
     assert multiselect(at, "Locations").value == []
 
@@ -261,8 +183,8 @@ def test_export_names_are_shown_as_text_in_the_charts(tmp_path, monkeypatch):
         complaints=[complaint(f"C{i}", f"P{i}", f"2025-0{1 + i % 3}-2{i}", session_id=f"S{i}") for i in range(3)],
     )
     monkeypatch.setenv("PRACTICE_DATA", str(folder))
-    at = choose_group(open_page(period="all"), "location")
-    text = drawn_text([json.loads(c.proto.spec) for c in at.get("plotly_chart")])
+    at = choose_group(open_page(PAGE, period="all"), "location")
+    text = drawn_text(chart_specs(at))
     assert "&lt;b&gt;x&lt;/b&gt;" in text
     assert "<b>x" not in text
     # The click still gets the name as typed.

@@ -6,24 +6,25 @@ import json
 from datetime import date
 
 import pytest
-from pages import fresh_caches, open_page, sidebar_pair_matching_nothing, table  # noqa: F401
-from sample_data_path import SAMPLE_DATA
+from pages import (  # noqa: F401
+    chart_element,
+    chart_spec,
+    click_bar,
+    fresh_caches,
+    multiselect,
+    open_page,
+    sample_fixture,
+    sidebar_pair_matching_nothing,
+    table,
+)
 
 from dashboard import labels
 from queries.api import Filters
-from queries.load import load
 from queries.report import build_report
 
 
-@pytest.fixture(scope="module")
-def sample():
-    result = load(SAMPLE_DATA)
-    yield result.connection
-    result.connection.close()
-
-
 def area_counts(at) -> dict[str, int]:
-    shown = table(at, "Body area")
+    shown = table(at, "Body area", "Sessions")
     return {area: int(n) for area, n in zip(shown["Body area"], shown["Sessions"], strict=True) if n}
 
 
@@ -52,7 +53,7 @@ def test_the_comparison_is_the_overview_period_before(sample):
     at = open_page("body_areas", period="last_90_days")
     caption = at.caption[0].value
     assert "03 Aug 2026 – 31 Oct 2026** · compared with 05 May 2026 – 02 Aug 2026" in caption
-    shown = table(at, "Body area").set_index("Body area")
+    shown = table(at, "Body area", "Sessions", "Sessions, comparison period", "Change").set_index("Body area")
     before = in_words(build_report(sample, filters=Filters(start=date(2026, 5, 5), end=date(2026, 8, 2)))
                       ["sessions_by_body_area"])
     assert shown["Sessions, comparison period"].to_dict() == {area: before.get(area, 0) for area in shown.index}
@@ -79,11 +80,24 @@ def test_filters_matching_nothing_show_the_empty_state(sample):
 
 def test_the_body_map_carries_each_area_and_its_count(sample):
     at = open_page("body_areas", period="all")
-    body_map = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-                    if "Sessions by area" in json.dumps(json.loads(c.proto.spec)["layout"].get("title", {})))
+    body_map = chart_spec(at, "Sessions by area")
     hovers = json.dumps([t.get("hovertext") or t.get("text") or t.get("hovertemplate") for t in body_map["data"]])
     face = build_report(sample)["sessions_by_body_area"]["face"]
     assert f"{face:,}" in hovers
+
+
+@pytest.mark.parametrize(("title_part", "key", "area"), [("Sessions and share", "area_volume", "neck"),
+                                                         ("Sessions by area", "body_map", "hands")])
+def test_a_click_on_an_area_sets_the_body_area_filter_and_the_link(sample, title_part, key, area):
+    """A click on a bar of "Sessions by body area", or on the body map, filters every page to that area."""
+    at = open_page("body_areas", period="all")
+    assert multiselect(at, "Body areas").value == []
+    assert chart_element(at, title_part).proto.id.endswith(f"-{key}")  # the title names the chart meant
+    click_bar(at, title_part, area)
+    assert multiselect(at, "Body areas").value == [area]
+    assert at.query_params["body_area"] in (area, [area])
+    expected = build_report(sample, filters=Filters(body_areas=(area,)))["sessions_by_body_area"]
+    assert area_counts(at) == in_words(expected) == {labels.value(area): expected[area]}
 
 
 def test_every_figure_heading_has_its_definition_from_the_docs():

@@ -4,92 +4,34 @@ markup."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import date
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from conftest import SAMPLE_DATA, booking, complaint, consumable, session, write_export
+from pages import (  # noqa: F401
+    chart_specs,
+    charts,
+    click_bar,
+    drawn_text,
+    fresh_caches,
+    metrics,
+    multiselect,
+    open_page,
+    sample_fixture,
+    segmented,
+    sidebar_pair_matching_nothing,
+    table,
+)
 from streamlit.testing.v1 import AppTest
 
 from queries.api import Filters, run_query
-from queries.load import load
 from queries.report import build_report
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
-PAGE = "views/consumables.py"
+PAGE = "consumables"
 SECTIONS = ["Consumables by item", "Usage and cost per month", "Cost per session by group",
             "Numbing per session by body area", "Sterile-tip compliance by group",
             "Micro-needling sessions without a sterile tip", "Lot trace", "All lots, by complaint rate"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches(monkeypatch):
-    """Each test starts on the sample data with nothing cached from another test."""
-    for name in ("PRACTICE_DATA", "PRACTICE_TARGETS", "PRACTICE_SETTINGS"):
-        monkeypatch.delenv(name, raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture(scope="module")
-def sample():
-    """The sample data loaded directly, for expected figures computed outside the app."""
-    result = load(SAMPLE_DATA)
-    yield result.connection
-    result.connection.close()
-
-
-def open_page(**query_params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in query_params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def multiselect(at: AppTest, label: str):
-    return next(w for w in at.multiselect if w.label == label)
-
-
-def table(at: AppTest, *columns: str):
-    """The first table on the page with these (readable) columns."""
-    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def charts(at: AppTest) -> dict[str, dict]:
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    return {spec["layout"]["title"]["text"]: spec for spec in specs}
-
-
-def chart_element(at: AppTest, title_part: str):
-    return next(c for c in at.get("plotly_chart") if title_part in json.loads(c.proto.spec)["layout"]["title"]["text"])
-
-
-def drawn_text(specs) -> str:
-    """Every string plotly may draw: all but `customdata`, which carries the raw value for a click."""
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key != "customdata":
-                    yield from walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from walk(value)
-        elif isinstance(node, str):
-            yield node
-    return "\n".join(walk(specs))
 
 
 def items_shown(at: AppTest) -> dict:
@@ -106,29 +48,8 @@ def assert_items_equal(shown: dict, expected: dict) -> None:
         assert shown[item]["sessions"] == figures["sessions"]
 
 
-def segmented(at: AppTest, key: str, value: str) -> AppTest:
-    next(b for b in at.get("button_group") if b.key == key).set_value(value).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def click_bar(at: AppTest, title_part: str, value: str) -> AppTest:
-    """A click on a bar, sent as the browser sends it: the chart's selection in the run's widget states.
-    (Setting at.session_state[chart key] does not reach the on_select callback: Streamlit calls it only
-    when the widget value arrives from the frontend, which is what this does.)"""
-    chart = chart_element(at, title_part)
-    states = at._tree.get_widget_states()
-    state = states.widgets.add()
-    state.id = chart.proto.id
-    state.string_value = json.dumps({"selection": {"points": [{"customdata": [value], "point_index": 0}],
-                                                   "point_indices": [0], "box": [], "lasso": []}})
-    at._run(states)
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
 def test_the_page_opens_on_the_sample_data_with_every_section():
-    at = open_page(period="all")
+    at = open_page(PAGE, period="all")
     assert at.title[0].value == "Consumables"
     assert [s.value for s in at.subheader] == SECTIONS
     assert len(at.get("plotly_chart")) == 6
@@ -136,7 +57,7 @@ def test_the_page_opens_on_the_sample_data_with_every_section():
 
 
 def test_consumables_by_item_equal_the_report(sample):
-    at = open_page(period="all")
+    at = open_page(PAGE, period="all")
     assert_items_equal(items_shown(at), build_report(sample)["consumables_by_item"])
     spec = charts(at)["Cost per item"]
     assert spec["data"][0]["text"][0].startswith("$")
@@ -146,27 +67,21 @@ def test_a_location_in_the_url_narrows_the_figures(sample):
     location = sample.execute("select min(location) from fct_sessions").fetchone()[0]
     expected = build_report(sample, filters=Filters(locations=(location,)))["consumables_by_item"]
     assert expected != build_report(sample)["consumables_by_item"]
-    at = open_page(period="all", location=location)
+    at = open_page(PAGE, period="all", location=location)
     assert multiselect(at, "Locations").value == [location]
     assert_items_equal(items_shown(at), expected)
 
 
 def test_figures_follow_the_as_of_date_in_the_url(sample):
     as_of = date(2025, 6, 30)
-    at = open_page(period="all", as_of=as_of.isoformat())
+    at = open_page(PAGE, period="all", as_of=as_of.isoformat())
     assert_items_equal(items_shown(at), build_report(sample, as_of=as_of)["consumables_by_item"])
     assert "as of 30 Jun 2025" in at.caption[0].value
 
 
 def test_a_filter_matching_nothing_shows_the_empty_state(sample):
-    pair = sample.execute("""
-        select l.location, p.practitioner
-        from (select distinct location from fct_sessions) l, (select distinct practitioner from fct_sessions) p
-        where not exists (select 1 from fct_sessions s where s.location = l.location and s.practitioner = p.practitioner)
-        limit 1
-    """).fetchone()
-    assert pair, "the sample data should have a practitioner who never works at some location"
-    at = open_page(period="all", location=pair[0], practitioner=pair[1])
+    location, practitioner = sidebar_pair_matching_nothing(sample)
+    at = open_page(PAGE, period="all", location=location, practitioner=practitioner)
     assert any("No sessions match these filters" in i.value for i in at.info)
     assert not at.get("plotly_chart") and not at.dataframe
 
@@ -175,7 +90,7 @@ def test_an_export_without_consumables_says_so(tmp_path, monkeypatch):
     for name in ("bookings.csv", "sessions.csv"):
         shutil.copy(SAMPLE_DATA / name, tmp_path / name)
     monkeypatch.setenv("PRACTICE_DATA", str(tmp_path))
-    at = open_page(period="all")
+    at = open_page(PAGE, period="all")
     assert "no **consumables.csv**" in at.warning[0].value
     assert not at.get("plotly_chart") and not at.subheader
 
@@ -185,7 +100,7 @@ def test_the_lot_in_the_link_is_the_lot_shown(sample):
     # A lot with complaints that is neither the default (first) lot nor flagged.
     lots = run_query(sample, "lot_trace", Filters())
     lot = lots.loc[(lots.index > 0) & (lots["count_complaints"] > 1), "lot"].iloc[-1]
-    at = open_page(period="all", lot=lot)
+    at = open_page(PAGE, period="all", lot=lot)
     picked = next(s for s in at.selectbox if s.label == "Lot")
     assert picked.value == lot
     assert at.query_params["lot"] in (lot, [lot])
@@ -205,7 +120,7 @@ def test_flagged_lots_come_first_and_are_named_in_a_warning(sample):
     lots = run_query(sample, "lot_trace", Filters())
     flagged = lots.loc[lots["is_flagged"], "lot"].tolist()
     assert flagged, "the sample data should have a flagged lot"
-    at = open_page(period="all")
+    at = open_page(PAGE, period="all")
     warning = next(w.value for w in at.warning if "flagged lot" in w.value)
     for lot in flagged:
         assert lot.replace("-", "\\-") in warning
@@ -219,14 +134,14 @@ def test_flagged_lots_come_first_and_are_named_in_a_warning(sample):
 
 
 def test_a_lot_not_in_the_data_falls_back_with_a_notice():
-    at = open_page(period="all", lot="NO-SUCH-LOT")
+    at = open_page(PAGE, period="all", lot="NO-SUCH-LOT")
     # The link's text is shown as typed (Markdown-escaped: a link in the URL must not become a live link).
     assert any("lot='NO-SUCH-LOT'" in w.value.replace("\\", "") for w in at.warning)
     assert next(s for s in at.selectbox if s.label == "Lot").value != "NO-SUCH-LOT"
 
 
 def test_picking_a_lot_puts_it_in_the_link(sample):
-    at = open_page(period="all")
+    at = open_page(PAGE, period="all")
     lots = run_query(sample, "lot_trace", Filters())
     other = lots["lot"].iloc[3]
     next(s for s in at.selectbox if s.label == "Lot").set_value(other).run()
@@ -241,14 +156,14 @@ def test_sessions_without_a_tip_are_listed_and_counted(sample):
           and session_id not in (select session_id from fct_consumables where category = 'needle_tip')
     """).fetchone()[0]
     assert expected
-    at = open_page(period="all")
+    at = open_page(PAGE, period="all")
     assert any(f"**{expected:,} micro-needling sessions**" in m.value for m in at.markdown)
     missing = table(at, "Session", "Consumable lines")
     assert len(missing) == expected
 
 
 def test_tip_compliance_per_month_is_drawn_in_percent():
-    at = open_page(period="all")
+    at = open_page(PAGE, period="all")
     spec = charts(at)["Sterile-tip compliance per month"]
     assert spec["layout"]["yaxis"]["tickformat"] == ".0%"
     assert spec["data"][0]["mode"] == "lines+markers"
@@ -256,7 +171,7 @@ def test_tip_compliance_per_month_is_drawn_in_percent():
 
 def test_clicking_a_location_bar_of_tip_compliance_sets_the_sidebar_filter(sample):
     location = sample.execute("select max(location) from fct_sessions").fetchone()[0]
-    at = segmented(open_page(period="all"), "tip_group", "location")
+    at = segmented(open_page(PAGE, period="all"), "tip_group", "location")
     click_bar(at, "Sterile-tip compliance by location", location)
     assert multiselect(at, "Locations").value == [location]
     assert at.query_params["location"] in (location, [location])
@@ -265,13 +180,13 @@ def test_clicking_a_location_bar_of_tip_compliance_sets_the_sidebar_filter(sampl
 
 def test_clicking_a_practitioner_bar_of_tip_compliance_sets_that_filter(sample):
     practitioner = sample.execute("select min(practitioner) from fct_sessions").fetchone()[0]
-    at = segmented(open_page(period="all"), "tip_group", "practitioner")
+    at = segmented(open_page(PAGE, period="all"), "tip_group", "practitioner")
     click_bar(at, "Sterile-tip compliance by practitioner", practitioner)
     assert multiselect(at, "Practitioners").value == [practitioner]
 
 
 def test_cost_per_session_by_body_area_carries_codes_and_a_click_filters(sample):
-    at = segmented(open_page(period="all"), "consumable_cost_group", "body_area")
+    at = segmented(open_page(PAGE, period="all"), "consumable_cost_group", "body_area")
     bars = charts(at)["Cost per session by body area"]["data"][0]
     assert "face" in [row[0] for row in bars["customdata"]] and "Face" in bars["y"]
     click_bar(at, "Cost per session by body area", "neck")
@@ -282,8 +197,8 @@ def test_money_is_in_the_practice_currency(tmp_path, monkeypatch):
     settings = tmp_path / "practice.toml"
     settings.write_text('currency = "€"\n')
     monkeypatch.setenv("PRACTICE_SETTINGS", str(settings))
-    at = open_page(period="all")
-    text = drawn_text([json.loads(c.proto.spec) for c in at.get("plotly_chart")])
+    at = open_page(PAGE, period="all")
+    text = drawn_text(chart_specs(at))
     assert "€" in text and "$" not in text
     assert "Cost (€)" in table(at, "Item", "Quantity").columns
 
@@ -304,8 +219,8 @@ def test_export_names_are_shown_as_text(tmp_path, monkeypatch):
         complaints=[complaint(f"C{i}", f"P{i}", f"2025-01-{i + 1:02d} 18:00", session_id=f"S{i}") for i in range(3)],
     )
     monkeypatch.setenv("PRACTICE_DATA", str(folder))
-    at = open_page(period="all")
-    text = drawn_text([json.loads(c.proto.spec) for c in at.get("plotly_chart")])
+    at = open_page(PAGE, period="all")
+    text = drawn_text(chart_specs(at))
     assert "&lt;i&gt;Serum&lt;/i&gt;" in text and "<i>" not in text
     assert "&lt;b&gt;LOT-2&lt;/b&gt;" in text and "<b>LOT" not in text
     # Markdown (the warning naming flagged lots, the locations card) shows the names as typed, not as links.
@@ -322,7 +237,7 @@ def test_without_complaints_the_lot_trace_shows_no_rates(tmp_path, monkeypatch, 
         shutil.copy(SAMPLE_DATA / name, tmp_path / name)
     monkeypatch.setenv("PRACTICE_DATA", str(tmp_path))
     lot = run_query(sample, "lot_trace", Filters())["lot"].iloc[0]
-    at = open_page(period="all", lot=lot)
+    at = open_page(PAGE, period="all", lot=lot)
     assert any("no **complaints.csv**" in i.value for i in at.info)
     shown = metrics(at)
     assert shown["Sessions"] == f"{build_report(sample)['lots'][lot]['sessions']:,}"

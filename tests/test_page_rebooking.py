@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import pytest
-from pages import fresh_caches, open_page, sidebar_pair_matching_nothing, table  # noqa: F401
-from sample_data_path import SAMPLE_DATA
+from pages import (  # noqa: F401
+    assert_hovers_name_no_text_customdata,
+    chart_element,
+    chart_spec,
+    chart_specs,
+    click_bar,
+    drawn_text,
+    fresh_caches,
+    metrics,
+    multiselect,
+    open_page,
+    sample_fixture,
+    segmented,
+    sidebar_pair_matching_nothing,
+    table,
+)
 
 from dashboard import labels
 from queries.api import Filters, run_query
-from queries.load import load
 from queries.report import build_report
-
-
-@pytest.fixture(scope="module")
-def sample():
-    result = load(SAMPLE_DATA)
-    yield result.connection
-    result.connection.close()
-
-
-def metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def recall_count(at) -> int:
@@ -39,7 +40,7 @@ def test_rebooking_figures_equal_the_report(sample, as_of):
     assert shown["Rebooking"] == f"{report['rebooking_6m']['rate']:.1%}"
     assert shown["Eligible"] == f"{report['rebooking_6m']['eligible']:,}"
     assert shown["Pending"] == f"{report['rebooking_6m']['pending']:,}"
-    by_area = table(at, "Body area").set_index("Body area")
+    by_area = table(at, "Body area", "Eligible", "Rebooked", "Pending").set_index("Body area")
     for area, row in report["rebooking_6m_by_body_area"].items():
         assert (by_area.loc[labels.value(area), "Eligible"], by_area.loc[labels.value(area), "Rebooked"],
                 by_area.loc[labels.value(area), "Pending"]) == (row["eligible"], row["rebooked"], row["pending"])
@@ -60,8 +61,7 @@ def test_pending_cohort_months_are_not_drawn_as_zero(sample):
     cohorts = run_query(sample, "rebooking_by_cohort_month")
     open_months = {m.strftime("%Y-%m") for m in cohorts.loc[cohorts["window_status"] == "open", "month"]}
     assert open_months, "the sample data ends with months whose windows are still open"
-    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-                if "by month of the session" in json.dumps(json.loads(c.proto.spec)["layout"]["title"]))
+    spec = chart_spec(at, "by month of the session")
     bars = [t for t in spec["data"] if t["type"] == "bar"]
     drawn = {str(x)[:7] for t in bars for x in t["x"]}
     assert not drawn & open_months, "a pending month drawn as a bar"
@@ -99,8 +99,7 @@ def test_filters_matching_nothing_show_the_empty_state(sample):
 
 def test_the_curve_compares_two_groups_from_the_link(sample):
     at = open_page("rebooking", period="all", curve_by="practitioner")
-    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-                if "by day after the session" in json.dumps(json.loads(c.proto.spec)["layout"]["title"]))
+    spec = chart_spec(at, "by day after the session")
     lines = [t["name"] for t in spec["data"] if t["type"] == "scatter"]
     assert len(lines) == 2
     largest = run_query(sample, "rebooking_by_dimension", dimension="practitioner")["dimension_value"].head(2)
@@ -108,7 +107,7 @@ def test_the_curve_compares_two_groups_from_the_link(sample):
 
 
 def test_a_click_on_a_bar_sets_the_sidebar_filter(monkeypatch):
-    """The on_select callback the pages pass (AppTest cannot click; the browser test does)."""
+    """The on_select callback itself, on a hand-made selection (click_bar and the browser test click for real)."""
     import streamlit as st
 
     from dashboard import ui
@@ -121,17 +120,17 @@ def test_a_click_on_a_bar_sets_the_sidebar_filter(monkeypatch):
     assert state["filter_notices"] == []
 
 
-def drawn_text(at) -> str:
-    """Every chart's spec without customdata: the raw values a click maps back to, which plotly draws
-    only where a hovertemplate names them, and none may name a column holding text."""
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    for spec in specs:
-        for trace in spec["data"]:
-            rows = trace.pop("customdata", None) or []
-            text_columns = {i for row in rows if isinstance(row, list) for i, v in enumerate(row) if isinstance(v, str)}
-            for i in text_columns:
-                assert f"customdata[{i}]" not in trace.get("hovertemplate", ""), trace
-    return json.dumps(specs, ensure_ascii=False)
+def test_clicking_a_treatment_bar_sets_the_treatments_filter_and_the_link(sample):
+    treatment = sample.execute("select min(treatment) from fct_sessions").fetchone()[0]
+    at = segmented(open_page("rebooking", period="all"), "rebooking_group", "treatment")
+    assert multiselect(at, "Treatments").value == []
+    assert chart_element(at, "Rebooked within 6 months, by treatment").proto.id.endswith("-rebooking_by_treatment")
+    click_bar(at, "Rebooked within 6 months, by treatment", treatment)
+    assert multiselect(at, "Treatments").value == [treatment]
+    assert at.query_params["treatment"] in (treatment, [treatment])
+    report = build_report(sample, filters=Filters(treatments=(treatment,)))["rebooking_6m"]
+    assert report["eligible"] < build_report(sample)["rebooking_6m"]["eligible"]
+    assert metrics(at)["Eligible"] == f"{report['eligible']:,}"
 
 
 def test_names_from_the_export_are_plain_text_in_charts(tmp_path, monkeypatch):
@@ -146,13 +145,15 @@ def test_names_from_the_export_are_plain_text_in_charts(tmp_path, monkeypatch):
     for page in ("rebooking", "body_areas"):
         at = open_page(page, period="all")
         at.segmented_control[0].set_value("location").run()  # rebooking by location; body area by location
-        drawn = drawn_text(at)
+        specs = chart_specs(at)
+        assert_hovers_name_no_text_customdata(specs)
+        drawn = drawn_text(specs)
         assert "&lt;b&gt;Bold&lt;/b&gt;" in drawn, page
         assert "<b>Bold" not in drawn, page
 
 
 def test_the_recall_list_shows_areas_and_concerns_in_words():
-    recall = table(open_page("rebooking", period="all"), "Patient")
+    recall = table(open_page("rebooking", period="all"), "Patient", "Body area(s)", "Concern")
     assert "Face, Neck" in set(recall["Body area(s)"]) or any("Face" in a for a in recall["Body area(s)"])
     assert not any(a.islower() for a in recall["Body area(s)"])
     assert "acne_scars" not in set(recall["Concern"])

@@ -105,7 +105,8 @@ def test_an_explicit_settings_file(tmp_path):
 # ---------------------------------------------------------------- what cannot be used
 
 @pytest.mark.parametrize("text, message", [
-    pytest.param('colour = "red"\n', "practice.toml: unknown setting 'colour'; expected currency, [targets], [recall] or [privacy]",
+    pytest.param('colour = "red"\n',
+                 "practice.toml: unknown setting 'colour'; expected currency, [targets], [recall] or [privacy]",
                  id="unknown key"),
     pytest.param("[recall]\nmin = 3\n", "practice.toml: [recall] takes min_days and max_days", id="unknown recall key"),
     pytest.param("recall = 5\n", "practice.toml: [recall] takes min_days and max_days", id="recall not a section"),
