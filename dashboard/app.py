@@ -25,6 +25,8 @@ clinic = [
     st.Page(PAGES_DIR / "aftercare.py", title="Aftercare", icon=":material/healing:"),
     st.Page(PAGES_DIR / "consumables.py", title="Consumables", icon=":material/inventory_2:"),
 ]
+demand = st.Page(PAGES_DIR / "demand.py", title="Demand", icon=":material/campaign:")
+explore = st.Page(PAGES_DIR / "explore.py", title="Explore", icon=":material/table_view:")
 data = st.Page(PAGES_DIR / "data.py", title="Data", icon=":material/upload_file:")
 
 try:
@@ -35,6 +37,7 @@ except LoadError as exc:
     st.navigation({"Data": [data]}).run()
     st.stop()
 
-page = st.navigation({"Owner": [overview], "Clinic": clinic, "Data": [data]})
+page = st.navigation({"Owner": [overview], "Clinic": clinic, "Marketing": [demand], "Staff": [explore],
+                      "Data": [data]})
 filters.sidebar()
 page.run()

@@ -600,3 +600,119 @@ def lot_comparison_chart(df, lot: str, title: str) -> go.Figure:
                                  tickfont=dict(size=10 if len(df) > 24 else 12)),
                       height=380)
     return _layout(fig, title, "Complaints per 100 sessions", ".1f")
+
+
+# --- Demand
+# The Demand page's figures come through queries/privacy.py: a hidden count arrives as NaN and is drawn as
+# the label `hidden` says (`<11`), never as 0 or as a bar of some size.
+
+HIDDEN_COLOUR = "rgba(128,128,128,0.35)"
+
+
+def _nullable(values) -> list:
+    """NaN as null: plotly.js stacks bars wrongly after a NaN in a packed array."""
+    return [None if pd.isna(v) else float(v) for v in values]
+
+
+def demand_by_month(cells, totals, title: str, hidden: str, concerns: list[str], share: bool = False) -> go.Figure:
+    """Bookings per month stacked by concern (`cells`: month, concern, count_bookings; `concerns` in stacking
+    order, largest first), or each concern's share of the month. The grey part is the month's total (`totals`:
+    month, count_bookings, is_partial_month) minus the concerns shown: the hidden ones, together."""
+    totals = totals.sort_values("month")
+    ticks = [f"{m:%b %Y}" + (" (part)" if p else "") for m, p in
+             zip(totals["month"], totals["is_partial_month"], strict=True)]
+    fig = go.Figure()
+    shown_sum = pd.Series(0.0, index=totals["month"])
+    value = "%{y:.1f}%" if share else "%{y:,d}"
+    for concern in concerns:
+        part = cells[cells["concern"] == concern].set_index("month")["count_bookings"].reindex(totals["month"])
+        shown_sum = shown_sum.add(part.fillna(0))
+        name = plain(labels.value(concern))
+        fig.add_bar(x=ticks, y=_nullable(part), name=name, marker_color=CONCERN_COLOURS.get(concern, PRIMARY),
+                    hovertemplate=f"{name}: {value}<extra></extra>")
+    rest = totals.set_index("month")["count_bookings"] - shown_sum
+    if (rest > 0).any():
+        name = plain(f"Hidden concerns ({hidden} patients each)")
+        fig.add_bar(x=ticks, y=_nullable(rest.where(rest > 0)), name=name, marker_color=HIDDEN_COLOUR,
+                    marker_pattern_shape="/", hovertemplate=f"{name}: {value}<extra></extra>")
+    fig.update_layout(barmode="stack", barnorm="percent" if share else None, legend_traceorder="normal",
+                      xaxis=dict(type="category", title_text=""))
+    fig = _layout(fig, title, "Share of the month's bookings (%)" if share else "Bookings made", ",d")
+    fig.update_layout(margin=dict(t=110))
+    return fig
+
+
+def demand_heatmap(values, text, title: str, colour_title: str, hidden: str, *, rows: list[str],
+                   colorscale="Blues", zmid: float | None = None, colour_format: str = ",d") -> go.Figure:
+    """`rows` (concerns, top first) × columns: colour from `values` (NaN: hidden or nothing), the figure in each
+    cell from `text` (the same shape, already formatted); hidden cells grey, marked `hidden`."""
+    rows = [r for r in rows if r in values.index][::-1]
+    values, text = values.loc[rows], text.loc[rows]
+    x, y = shown(values.columns), shown(values.index)
+    is_hidden = text.map(lambda t: t == hidden).to_numpy()
+    fig = go.Figure(go.Heatmap(
+        z=[_nullable(row) for row in values.to_numpy()], x=x, y=y,
+        text=[[plain(t) for t in row] for row in text.to_numpy()], texttemplate="%{text}", textfont=dict(size=12),
+        colorscale=colorscale, zmid=zmid, xgap=2, ygap=2,
+        showscale=pd.Series(values.to_numpy().ravel()).dropna().nunique() > 1,  # one value: no scale to read
+        colorbar=dict(title=plain(colour_title), tickformat=colour_format, thickness=14),
+        hovertemplate="%{y} · %{x}: %{text}<extra></extra>",
+    ))
+    if is_hidden.any():
+        fig.add_heatmap(z=[[1 if h else None for h in row] for row in is_hidden], x=x, y=y,
+                        text=[[plain(hidden) if h else "" for h in row] for row in is_hidden], texttemplate="%{text}",
+                        textfont=dict(size=12, color="#444444"), colorscale=[[0, "#DDDDDD"], [1, "#DDDDDD"]],
+                        showscale=False, xgap=2, ygap=2,
+                        hovertemplate=f"%{{y}} · %{{x}}: {plain(f'hidden ({hidden} patients)')}<extra></extra>")
+    fig.update_layout(height=_height(len(rows), 34, 150), hovermode="closest",
+                      xaxis=dict(type="category", title_text="", side="top"),
+                      yaxis=dict(type="category", showgrid=False))
+    fig = _layout(fig, title, "")
+    fig.update_layout(margin=dict(t=80))
+    return fig
+
+
+def year_over_year(df, title: str, period_label: str, previous_label: str, hidden: str, concerns: list[str]) -> go.Figure:
+    """Bookings per concern (`concerns`, top first) in the period and on the same dates a year earlier
+    (df: concern, count_bookings, count_bookings_previous, change_rate; NaN: hidden, drawn as the label only)."""
+    concerns = [c for c in concerns if c in set(df["concern"])][::-1]
+    df = df.set_index("concern").loc[concerns]
+    fig = go.Figure()
+    for column, name, colour in (("count_bookings_previous", previous_label, SECONDARY),
+                                 ("count_bookings", period_label, PRIMARY)):
+        values = df[column]
+        text = [hidden if pd.isna(v) else f"{v:,.0f}" for v in values]
+        if column == "count_bookings":
+            text = [t if pd.isna(r) else f"{t} ({r:+.0%})" for t, r in zip(text, df["change_rate"], strict=True)]
+        fig.add_bar(y=shown(concerns), x=values.fillna(0).to_numpy(), orientation="h", name=plain(name),
+                    marker_color=colour, text=[plain(t) for t in text], textposition="outside", cliponaxis=False,
+                    hovertemplate=f"%{{y}} · {plain(name)}: %{{text}}<extra></extra>")
+    fig.update_layout(barmode="group", height=_height(len(concerns), 44), hovermode="closest",
+                      xaxis=dict(title_text="Bookings made", showgrid=True, gridcolor="rgba(128,128,128,0.25)"),
+                      yaxis=dict(showgrid=False), legend=dict(traceorder="reversed"))
+    fig = _layout(fig, title, "")
+    fig.update_layout(margin=dict(r=90))
+    return fig
+
+
+def conversion_by_group(df, title: str, overall: float | None, hidden: str) -> go.Figure:
+    """Consultation conversion per group, top first (df: dimension_value, conversion_rate as a number, NaN when
+    hidden or with nothing eligible, and `label`: the text beside the bar, already formatted)."""
+    df = df.iloc[::-1]
+    has_overall = overall is not None and pd.notna(overall)
+    fig = go.Figure(go.Bar(
+        y=shown(df["dimension_value"]), x=df["conversion_rate"].fillna(0).to_numpy(), orientation="h",
+        marker_color=PRIMARY, text=[plain(t) for t in df["label"]], textposition="outside", cliponaxis=False,
+        textfont=dict(size=12), hovertemplate="%{y}: %{text}<extra></extra>",
+    ))
+    if has_overall:
+        fig.add_vline(x=overall, line_dash="dash", line_color="rgba(90,90,90,0.9)")
+    fig.update_layout(height=_height(len(df), 34), hovermode="closest", showlegend=False,
+                      xaxis=dict(title_text="Converted within 90 days" + (
+                          f" · dashed: all, {overall:.0%}" if has_overall else ""), range=[0, 1.9],
+                          tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%", showgrid=True,
+                          gridcolor="rgba(128,128,128,0.25)"),
+                      yaxis=dict(showgrid=False))
+    fig = _layout(fig, title, "", ".0%")
+    fig.update_layout(yaxis_tickformat=None, margin=dict(r=10))
+    return fig

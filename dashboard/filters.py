@@ -37,7 +37,9 @@ LISTS = {
 STATE = "active_filters"
 NOTICES = "filter_notices"
 # URL parameters a page owns (ui.url_value reads and writes them); the sidebar keeps them in the link.
-PAGE_PARAMS = ("recall_min", "recall_max", "lot", "curve_by", "curve_groups")
+PAGE_PARAMS = ("recall_min", "recall_max", "lot", "curve_by", "curve_groups",
+               # Explore (queries.explore): entity, columns, sort, page, column filters, the patient shown
+               "x_entity", "x_cols", "x_sort", "x_dir", "x_page", "x_contains", "x_in", "x_min", "x_max", "x_patient")
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,10 @@ def table_with_download(df, file_name: str, *, dimension_title: str | None = Non
 
 
 def download(shown: pd.DataFrame, file_name: str, label: str = "Download CSV") -> None:
-    st.download_button(label, shown.to_csv(index=False).encode("utf-8"), file_name=file_name,
+    """Every CSV download of the app: text that a spreadsheet would run as a formula gets a leading `'`."""
+    from queries.export import csv_bytes
+
+    st.download_button(label, csv_bytes(shown), file_name=file_name,
                        mime="text/csv", key=f"download_{file_name}", icon=":material/download:")
 
 

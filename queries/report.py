@@ -84,6 +84,7 @@ def build_report(con, as_of: date | None = None, filters: Filters | None = None)
             monthly["period_start"], monthly["count_sessions"], monthly["count_complaints"], strict=True)
     }
     report |= clinic_figures(con, as_of, filters, present)
+    report |= marketing_figures(con, as_of, filters)
     return report
 
 
@@ -121,6 +122,32 @@ def clinic_figures(con, as_of: date, filters: Filters, present: set[str]) -> dic
             for row in run("consumables_by_item").itertuples()
         }
     return figures
+
+
+def marketing_figures(con, as_of: date, filters: Filters) -> dict:
+    """SPEC §3's keys for 2.12-2.13, from the queries the Demand page runs. Not suppressed (SPEC 2.14 is for
+    marketing views; the report is the owner's)."""
+    demand = run_query(con, "demand_by_concern_month_channel", filters, as_of=as_of)
+    cells = demand[demand["month"].isna() & demand["concern"].notna() & demand["channel"].notna()]
+    by_channel: dict[str, dict[str, int]] = {}
+    for row in cells.itertuples():
+        if row.count_bookings:
+            by_channel.setdefault(row.concern, {})[row.channel] = int(row.count_bookings)
+    conversion = run_query(con, "consultation_conversion", filters, as_of=as_of)
+    overall = conversion[conversion["concern"].isna() & conversion["channel"].isna()].iloc[0]
+    return {
+        "demand_by_concern_channel": by_channel,
+        "consultation_conversion": {
+            "eligible": int(overall["count_eligible"]),
+            "converted": int(overall["count_converted"]),
+            "pending": int(overall["count_pending"]),
+            "rate": _number(overall["conversion_rate"]),
+            "by_concern": {
+                row.concern: {"eligible": int(row.count_eligible), "converted": int(row.count_converted)}
+                for row in conversion[conversion["concern"].notna()].itertuples()
+            },
+        },
+    }
 
 
 def _percent(value) -> str:
@@ -202,24 +229,71 @@ def _parse_date(text: str) -> date:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m queries.report", description=__doc__.splitlines()[0])
+    from queries import export
+    from queries.settings import Settings
+
+    parser = argparse.ArgumentParser(
+        prog="python -m queries.report", description=__doc__.splitlines()[0],
+        epilog="--format xlsx --out FILE writes a workbook for a period (--from/--to, default the last 12 months "
+               "to the as-of date): a Summary of every KPI with its definition, then each page's main tables.")
     parser.add_argument("--data", required=True, help="folder of CSV exports, or a .duckdb built by queries.load")
     parser.add_argument("--as-of", type=_parse_date, help="compute figures for this date (default: the export's date)")
-    parser.add_argument("--format", choices=("json", "text"), default="json")
+    parser.add_argument("--format", choices=("json", "text", "xlsx"), default="json")
+    parser.add_argument("--out", type=Path, metavar="FILE", help="write to this file instead of stdout (required for xlsx)")
+    parser.add_argument("--from", dest="start", type=_parse_date, metavar="YYYY-MM-DD",
+                        help="xlsx: the period's first day (default: 364 days before its last, i.e. 12 months)")
+    parser.add_argument("--to", dest="end", type=_parse_date, metavar="YYYY-MM-DD",
+                        help="xlsx: the period's last day (default, and at the latest: the as-of date)")
+    parser.add_argument("--patient-ids", action="store_true",
+                        help="xlsx: add the recall list, which names patients (left out by default)")
     args = parser.parse_args(argv)
+    if args.format == "xlsx" and args.out is None:
+        parser.error("--format xlsx writes a workbook: name the file with --out FILE")
+    if args.format != "xlsx" and (args.start or args.end or args.patient_ids):
+        parser.error("--from, --to and --patient-ids choose what a workbook holds (--format xlsx); the json and "
+                     "text reports cover all the data up to the as-of date")
+
+    def write(data: bytes) -> int:
+        """Into --out whole or not at all: a failed run leaves no half-written file behind."""
+        partial = args.out.with_name(f".{args.out.name}.partial")
+        try:
+            partial.write_bytes(data)
+            partial.replace(args.out)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        return 0
+
     try:
         path = Path(args.data)
         con = open_database(path) if path.is_file() else load(path).connection
     except LoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        settings = read_settings(path if path.is_dir() else path.parent)
+    except TargetsError as exc:
+        # The figures do not depend on the settings; a broken file only loses the symbol (and recall bounds).
+        settings = Settings()
+        if args.format == "xlsx":
+            print(f"warning: practice settings not used: {exc}", file=sys.stderr)
+    if args.format == "xlsx":
+        try:
+            view = export.report_view(
+                args.as_of or default_as_of(con), args.start, args.end, currency=settings.currency,
+                recall_days=(settings.recall_min_days, settings.recall_max_days),
+                min_patients_per_cell=settings.min_patients_per_cell, data_label=path.name)
+            return write(export.build_workbook(con, view, patient_ids=args.patient_ids))
+        except export.ExportError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     report = build_report(con, args.as_of)
+    text = json.dumps(report, indent=2) if args.format == "json" else format_text(report, settings.currency)
+    if args.out is not None:
+        return write((text + "\n").encode("utf-8"))
     try:
-        currency = read_settings(path if path.is_dir() else path.parent).currency
-    except TargetsError:
-        currency = "$"  # the figures do not depend on the settings; a broken file only loses the symbol
-    try:
-        print(json.dumps(report, indent=2) if args.format == "json" else format_text(report, currency))
+        print(text)
     except BrokenPipeError:  # `| head` closed the pipe: not an error of ours
         sys.stderr.close()
     return 0

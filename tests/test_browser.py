@@ -112,7 +112,7 @@ def test_sidebar_navigation_reaches_every_page(app_url, browser):
     links = page.locator("[data-testid='stSidebarNavLink']")
     # The link text starts with the icon's ligature name (`dashboard`); the title is its last line.
     titles = [links.nth(i).inner_text().strip().splitlines()[-1] for i in range(links.count())]
-    assert titles == ["Overview", "Body areas", "Rebooking", "Aftercare", "Consumables", "Data"]
+    assert titles == ["Overview", "Body areas", "Rebooking", "Aftercare", "Consumables", "Demand", "Explore", "Data"]
     links.nth(len(titles) - 1).click()
     page.wait_for_url(f"{app_url}/data")
     wait_until_rendered(page)
@@ -185,4 +185,40 @@ def test_clicking_a_bar_sets_the_body_area_filter_and_the_link(app_url, browser)
     body_areas = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").filter(has_text="Body areas")
     assert "Face" in body_areas.locator("[data-testid='stMultiSelectTagsContainer']").inner_text()
     assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
+
+
+@pytest.mark.parametrize("path, heading", [("demand", "Demand"), ("explore", "Explore")])
+def test_marketing_and_staff_pages_render_in_a_real_browser(app_url, browser, path, heading):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(f"{app_url}/{path}?period=all")
+    wait_until_rendered(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.locator("h1").first.inner_text().strip() == heading
+    assert page.locator("[data-testid='stDataFrame']").count() >= 1
+    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": min(max(height, 1000), 9000)})
+    page.wait_for_timeout(1500)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{path}_1280_light.png"), full_page=True)
+    page.close()
+
+
+def test_export_this_view_downloads_a_workbook_that_opens(app_url, browser, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    page = browser.new_page(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    page.goto(f"{app_url}/rebooking?period=last_90_days")
+    wait_until_rendered(page)
+    button = page.get_by_role("button", name="Export this view")
+    button.scroll_into_view_if_needed()
+    with page.expect_download(timeout=60_000) as download:
+        button.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.suffix == ".xlsx"
+    workbook = openpyxl.load_workbook(saved)
+    assert workbook.sheetnames[0] == "Summary"
+    assert any(name.startswith("Rebooking") for name in workbook.sheetnames)
+    summary = " ".join(str(c.value) for row in workbook["Summary"].iter_rows() for c in row if c.value is not None)
+    assert "Rebooking" in summary
     page.close()

@@ -161,12 +161,13 @@ def test_the_metric_queries_are_the_ones_tested_here():
     assert DATED_QUERIES == [
         "booking_rates", "complaint_rate", "complaint_rate_by_dimension", "complaint_resolution", "complaint_timing",
         "complaints_by_category", "complaints_by_reported_month", "complaints_by_severity", "complaints_control",
-        "consumable_cost_by_dimension", "consumables_by_item", "consumables_by_item_month", "consumables_summary",
-        "demand_by_concern", "lot_complaints", "lot_sessions", "lot_trace", "needle_depth_by_area",
+        "consultation_conversion", "consumable_cost_by_dimension", "consumables_by_item", "consumables_by_item_month",
+        "consumables_summary", "demand_by_concern", "demand_by_concern_month_channel", "demand_seasonality",
+        "lot_complaints", "lot_sessions", "lot_trace", "needle_depth_by_area", "new_patients_by_concern_channel",
         "numbing_by_area", "rebooking_6m", "rebooking_by_cohort_month", "rebooking_by_dimension", "rebooking_curve",
         "recall_list", "session_kpis", "sessions_by_area_and_dimension", "sessions_by_area_month",
-        "sessions_by_body_area", "sessions_by_dimension", "sessions_missing_tip", "sessions_over_time",
-        "tip_compliance_by_dimension",
+        "sessions_by_body_area", "sessions_by_concern_and_body_area", "sessions_by_dimension", "sessions_missing_tip",
+        "sessions_over_time", "tip_compliance_by_dimension",
     ]
 
 
@@ -692,6 +693,14 @@ def test_filter_options(clinic, filter_name, expected):
 
 # Queries that list rows to follow up (patients, sessions, complaints): the total is how many rows.
 LIST_QUERIES = {"recall_list", "sessions_missing_tip", "lot_sessions", "lot_complaints"}
+# Marketing queries return cells and totals (grouping sets): the total is the row with every dimension null.
+GROUPED_TOTALS = {
+    "demand_by_concern_month_channel": (("month", "concern", "channel"), ("count_bookings",)),
+    "new_patients_by_concern_channel": (("concern", "channel"), ("count_new_patients",)),
+    "consultation_conversion": (("concern", "channel"), ("count_eligible", "count_pending")),
+    "sessions_by_concern_and_body_area": (("concern", "body_area"), ("count_sessions",)),
+    "demand_seasonality": (("concern", "month_of_year"), ("count_bookings",)),
+}
 
 
 def _total(name: str, frame: pd.DataFrame) -> float:
@@ -713,6 +722,9 @@ def _total(name: str, frame: pd.DataFrame) -> float:
         return float((frame["count_sessions"] + frame["count_without_depth"]).sum())
     if name in LIST_QUERIES:
         return float(len(frame))
+    if name in GROUPED_TOTALS:
+        dimensions, columns = GROUPED_TOTALS[name]
+        return float(frame.loc[frame[list(dimensions)].isna().all(axis=1), list(columns)].sum().sum())
     return float(frame[column].sum())
 
 
@@ -750,6 +762,14 @@ FILTER_TOTALS = [  # query, total with: no filter | locations=("North",) | body_
     pytest.param("lot_trace", 3, 2, 1, 0, id="lot_trace: L1, N1 (S1) and L2 (S4)"),
     pytest.param("lot_sessions", 1, 1, 0, 0, id="lot_sessions: L1 on S1"),
     pytest.param("lot_complaints", 1, 1, 0, 0, id="lot_complaints: C1 on S1"),
+    # marketing/ (the body-area filter applies to sessions only)
+    pytest.param("demand_by_concern_month_channel", 5, 3, 5, 0, id="demand_by_concern_month_channel"),
+    pytest.param("new_patients_by_concern_channel", 3, 2, 3, 0,
+                 id="new_patients_by_concern_channel: P2's first booking is at South"),
+    pytest.param("consultation_conversion", 0, 0, 0, 0,
+                 id="consultation_conversion: no consultation here (test_marketing_metrics.py has them)"),
+    pytest.param("sessions_by_concern_and_body_area", 4, 2, 1, 0, id="sessions_by_concern_and_body_area"),
+    pytest.param("demand_seasonality", 5, 3, 5, 0, id="demand_seasonality: April-June 2025 are complete"),
 ]
 
 
@@ -802,6 +822,8 @@ def test_every_query_runs_on_an_empty_ish_database(empty_ish, name):
     assert isinstance(frame, pd.DataFrame)
     if name == "demand_by_concern":
         assert counted(frame, "concern", "count_bookings") == {"unknown": 1}
+    elif name in ("demand_by_concern_month_channel", "new_patients_by_concern_channel"):
+        assert _total(name, frame) == 1  # the booking made on the export's date, by a new patient
     else:
         _assert_nothing_counted(name, frame)
 

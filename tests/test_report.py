@@ -251,6 +251,49 @@ def spec_2_11_consumables_by_item(export, as_of) -> dict:
             for item, row in per_item.iterrows()}
 
 
+def normalised(text: pd.Series) -> pd.Series:
+    """§1's rule for codes: lower case, every run of other characters one `_`, none at the ends; empty is missing."""
+    out = text.astype("string").str.strip().str.lower().str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_")
+    return out.replace("", pd.NA)
+
+
+def spec_2_12_demand_by_concern_channel(export, as_of) -> dict:
+    """§2.12: bookings made by as_of, any status, per concern × channel; missing either reads `unknown`."""
+    bookings = export["bookings"]
+    made = bookings[bookings["booked_date"] <= as_of]
+    concern = made["concern"].fillna("unknown")
+    channel = normalised(made["channel"]).fillna("unknown")
+    counts = made.groupby([concern, channel]).size()
+    nested: dict = {}
+    for (c, ch), n in counts.items():
+        nested.setdefault(c, {})[ch] = int(n)
+    return nested
+
+
+def spec_2_13_consultation_conversion(export, as_of) -> dict:
+    """§2.13: completed bookings whose treatment contains "consult" (any case), appointment day d <= as_of, made
+    by as_of. Eligible when d + 90 days <= as_of, else pending; converted when the patient has a session of a
+    treatment without "consult" on a day from d to d + 90 inclusive. Per concern of the booking (missing: unknown)."""
+    bookings = export["bookings"]
+    consults = bookings[bookings["treatment"].str.contains("consult", case=False) & (bookings["status"] == "completed")
+                        & (bookings["appointment_date"] <= as_of) & (bookings["booked_date"] <= as_of)].copy()
+    consults["concern"] = consults["concern"].fillna("unknown")
+    consults["window_end"] = consults["appointment_date"] + pd.Timedelta(days=90)
+    consults["eligible"] = consults["window_end"] <= as_of
+    sessions = export["sessions"]
+    treated = sessions.loc[~sessions["treatment"].str.contains("consult", case=False), ["patient_id", "session_date"]]
+    pairs = consults[["booking_id", "patient_id", "appointment_date", "window_end"]].merge(treated, on="patient_id")
+    inside = pairs[(pairs["session_date"] >= pairs["appointment_date"]) & (pairs["session_date"] <= pairs["window_end"])]
+    consults["converted"] = consults["eligible"] & consults["booking_id"].isin(inside["booking_id"])
+    eligible, converted = int(consults["eligible"].sum()), int(consults["converted"].sum())
+    return {
+        "eligible": eligible, "converted": converted, "pending": int((~consults["eligible"]).sum()),
+        "rate": ratio(converted, eligible),
+        "by_concern": {c: {"eligible": int(g["eligible"].sum()), "converted": int(g["converted"].sum())}
+                       for c, g in consults.groupby("concern")},
+    }
+
+
 def spec_3_monthly(export, as_of) -> dict:
     """Per month of the session: sessions, and complaints following them (§2.4, month of the session)."""
     sessions = sessions_until(export, as_of)["session_date"].dt.strftime("%Y-%m").value_counts()
@@ -275,6 +318,8 @@ def expected_report(folder: Path, as_of: str | None = None) -> dict:
         "monthly": spec_3_monthly(export, day),
         "rebooking_6m_by_body_area": spec_2_7_rebooking_by_body_area(export, day),
         "recall": spec_2_8_recall(export, day),
+        "demand_by_concern_channel": spec_2_12_demand_by_concern_channel(export, day),
+        "consultation_conversion": spec_2_13_consultation_conversion(export, day),
     }
     if "complaints" in export:
         expected["complaints_per_100_sessions"] = spec_2_4_complaints_per_100_sessions(export, day)
@@ -365,6 +410,19 @@ def assert_report_matches(report: dict, expected: dict) -> None:
         assert all(set(row) <= set(fields) for row in report["lots"].values()), "lots fields"
         assert_nested_counts(report["lots"], expected["lots"], fields, "lots")
 
+    # §2.12: {concern: {channel: bookings}}; a zero count may be omitted.
+    got, want = report["demand_by_concern_channel"], expected["demand_by_concern_channel"]
+    for concern in set(got) | set(want):
+        assert_counts(got.get(concern, {}), want.get(concern, {}), f"demand_by_concern_channel.{concern}")
+
+    # §2.13
+    conversion, want = report["consultation_conversion"], expected["consultation_conversion"]
+    assert {k: conversion[k] for k in ("eligible", "converted", "pending")} == \
+        {k: want[k] for k in ("eligible", "converted", "pending")}, "consultation_conversion counts"
+    assert_rate(conversion["rate"], want["rate"], "consultation_conversion.rate")
+    assert_nested_counts(conversion["by_concern"], want["by_concern"], ("eligible", "converted"),
+                         "consultation_conversion.by_concern")
+
     if "consumables_by_item" in expected:
         items, want_items = report["consumables_by_item"], expected["consumables_by_item"]
         assert set(items) == set(want_items), "consumables_by_item items"
@@ -388,6 +446,10 @@ def test_report_matches_pandas_on_the_sample_export():
     assert sum(row.get("complaints", 0) for row in report["lots"].values()) > 0
     # The bad batch sample_data/README.md describes: its month stands out on the control chart.
     assert "2025-09" in report["complaints_control"]["signals"]
+    # The Demand page has something to show: channels, and consultations that convert or not, some pending.
+    conversion = report["consultation_conversion"]
+    assert 0 < conversion["converted"] < conversion["eligible"] and conversion["pending"] > 0
+    assert len({ch for row in report["demand_by_concern_channel"].values() for ch in row}) > 3
     assert report["lots"]["HAS-2509-A"]["complaints"] >= 6
 
 

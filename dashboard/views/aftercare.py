@@ -4,7 +4,7 @@ when they come, whether they are resolved, and when the phone rang."""
 
 import streamlit as st
 
-from dashboard import charts, filters, source, ui
+from dashboard import charts, export, filters, source, ui
 
 view = filters.current_view()
 st.title("Aftercare")
@@ -125,3 +125,5 @@ if reported.empty:
 else:
     ui.chart(charts.complaints_by_reported_month_chart(reported, "Complaints reported per month, by category"),
              reported, "complaints_by_reported_month.csv", key="complaints_by_reported_month")
+
+export.export_button(view, "aftercare")

@@ -3,7 +3,7 @@ map, the trend per month, areas by treatment / location / practitioner, and micr
 
 import streamlit as st
 
-from dashboard import body_map, charts, filters, source, ui
+from dashboard import body_map, charts, export, filters, source, ui
 
 view = filters.current_view()
 st.title("Body areas")
@@ -72,3 +72,5 @@ else:
     missing = int(depth["count_without_depth"].sum())
     if missing:
         st.caption(f"{missing:,} micro-needling sessions have no depth recorded and are not in the boxes.")
+
+export.export_button(view, "body_areas")

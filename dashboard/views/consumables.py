@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import charts, filters, labels, source, ui
+from dashboard import charts, export, filters, labels, source, ui
 
 view = filters.current_view()
 st.title("Consumables")
@@ -120,6 +120,8 @@ else:
     st.markdown(f"**{len(missing):,} micro-needling session{'s' if len(missing) != 1 else ''}** in the period "
                 "have no sterile tip recorded: check each was logged, or follow up.")
     ui.table_with_download(missing, "sessions_missing_tip.csv", height=min(420, 38 + 35 * len(missing)))
+
+export.export_button(view, "consumables")
 
 # --- Lot trace ------------------------------------------------------------------------------------------------
 # Without complaints.csv a lot's complaints are unknown, not zero: the trace then shows only who used it.

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import charts, filters, source, ui
+from dashboard import charts, export, filters, source, ui
 from queries.kpis import KPIS, owner_kpis
 
 view = filters.current_view()
@@ -81,3 +81,5 @@ for column, dimension, title in ((left, "treatment", "Treatment"), (right, "loca
             st.caption("No sessions.")
         else:
             ui.table_with_download(top, f"top_{dimension}s.csv", dimension_title=title)
+
+export.export_button(view, "overview")

@@ -3,7 +3,7 @@ censoring-aware rebooking curve, and the recall list of patients to call."""
 
 import streamlit as st
 
-from dashboard import charts, definitions, filters, labels, source, ui
+from dashboard import charts, definitions, export, filters, labels, source, ui
 from queries.kpis import KPI_BY_KEY
 
 view = filters.current_view()
@@ -93,3 +93,5 @@ else:
         st.info("Nobody is due for a call back with these bounds and filters.", icon="🔎")
     else:
         ui.table_with_download(recall, "recall_list.csv", height=420)
+
+export.export_button(view, "rebooking")

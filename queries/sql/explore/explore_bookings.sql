@@ -1,0 +1,27 @@
+-- Explore › Bookings: one row per booking whose appointment day is in the period and on or before
+-- as_of, as the Overview's no-show and cancellation rates count them (SPEC §2.2). Bookings have no
+-- body area: that sidebar filter does not apply to them.
+with
+
+bookings as (
+    select * from filtered_bookings($locations, $practitioners, $treatments, $concerns)
+    where appointment_date between $start and $end
+      and appointment_date <= $as_of
+),
+
+final as (
+    select
+        booking_id,
+        appointment_at,
+        booked_at,
+        patient_id,
+        treatment,
+        status,
+        location,
+        practitioner,
+        channel,
+        concern
+    from bookings
+)
+
+select * from final
