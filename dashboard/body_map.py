@@ -19,8 +19,8 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
 from dashboard.charts import BACKGROUND, TEMPLATE
-from dashboard.labels import value as plain_name
 from queries.contract import BODY_AREAS
+from queries.labels import value as plain_name
 
 AREAS = tuple(code for code in BODY_AREAS if code != "other")
 # Single-hue sequential scale (ColorBrewer Blues from its third step, so the lowest count is still

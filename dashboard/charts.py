@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from dashboard import labels
+from queries import labels
 from queries.contract import BODY_AREAS, COMPLAINT_CATEGORIES, CONCERNS
 
 # Colour-blind-safe palette (Okabe-Ito, then Tableau), assigned once per code so a

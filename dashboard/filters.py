@@ -13,8 +13,8 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import labels, source
-from queries import kpis
+from dashboard import source
+from queries import kpis, labels
 from queries.api import Filters
 
 PRESETS = {

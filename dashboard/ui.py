@@ -9,7 +9,8 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from dashboard import definitions, filters, labels, source
+from dashboard import definitions, filters, source
+from queries import labels
 from queries.kpis import Kpi, Target
 
 CARD_WIDTH = 185  # px: the widest card content ("$302.97", "Supplies cost ?") fits without "…"

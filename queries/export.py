@@ -19,9 +19,7 @@ written only when the caller asks (`patient_ids=True`). Marketing pages (PageExp
 "marketing") never hold one, and every marketing sheet must pass through its `protect` function (small
 cells suppressed, SPEC 2.14) — build_workbook refuses a marketing sheet without one.
 
-Headers: queries/ does not import dashboard/, so HEADERS and KINDS below repeat the readable names and
-number kinds of dashboard/labels.py for the columns the exports hold (tests/test_export.py checks that
-they agree); a column missing here gets a name made from its own.
+Headers, number kinds and codes in words come from queries/labels.py, as on the pages.
 """
 
 from __future__ import annotations
@@ -37,6 +35,7 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
+from queries import labels, privacy
 from queries.api import EARLIEST, Filters, run_query
 from queries.kpis import KPIS, kpi_values, previous_period
 from queries.load import file_counts
@@ -79,79 +78,7 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return defused(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
-# --- readable headers and number formats (as dashboard/labels.py; tests check they agree) -----------------------
-
-HEADERS = {
-    "body_area": "Body area",
-    "body_areas": "Body area(s)",
-    "category": "Category",
-    "centre_per_100": "Centre line",
-    "change_in_sessions": "Change",
-    "channel": "Channel",
-    "chance_if_like_other_lots": "Chance if like other lots",
-    "complaints_per_100": "Complaints per 100 sessions",
-    "complaints_per_100_sessions": "Complaints per 100 sessions",
-    "concern": "Concern",
-    "cost": "Cost ({currency})",
-    "count_bookings": "Bookings",
-    "count_complaints": "Complaints",
-    "count_complaints_other_lots": "Complaints, other lots",
-    "count_eligible": "Eligible",
-    "count_items": "Items",
-    "count_lots": "Lots",
-    "count_patients": "Patients",
-    "count_pending": "Pending",
-    "count_rebooked": "Rebooked",
-    "count_sessions": "Sessions",
-    "count_sessions_other_lots": "Sessions, other lots",
-    "count_sessions_previous": "Sessions, comparison period",
-    "count_sessions_to_date": "Sessions to date",
-    "count_uncosted_lines": "Lines without a cost",
-    "days_since": "Days since",
-    "first_used_on": "First used",
-    "is_collecting": "Still collecting",
-    "is_flagged": "Flagged",
-    "is_signal": "Signals",
-    "item": "Item",
-    "items": "Item(s)",
-    "last_session_date": "Last session",
-    "last_used_on": "Last used",
-    "locations": "Location(s)",
-    "lot": "Lot",
-    "lower_limit_per_100": "Lower limit",
-    "month": "Month",
-    "other_lots_complaints_per_100_sessions": "Other lots per 100",
-    "patient_id": "Patient",
-    "period_start": "Period starting",
-    "practitioners": "Practitioner(s)",
-    "quantity": "Quantity",
-    "rebooking_rate": "Rebooking rate",
-    "revenue": "Revenue ({currency})",
-    "share_of_sessions": "Share of sessions",
-    "treatments": "Treatment(s)",
-    "unit": "Unit",
-    "upper_limit_per_100": "Upper limit",
-    "window_status": "Windows",
-}
-
-# Column -> kind of number (dashboard/labels.py FORMATS); NUMBER_FORMATS says how Excel shows each kind.
-KINDS = {
-    **{name: "count" for name in (
-        "count_bookings", "count_complaints", "count_complaints_other_lots", "count_eligible", "count_lots",
-        "count_patients", "count_pending", "count_rebooked", "count_sessions", "count_sessions_other_lots",
-        "count_sessions_previous", "count_sessions_to_date", "count_uncosted_lines", "days_since")},
-    "change_in_sessions": "change",
-    **{name: "rate" for name in ("share_of_sessions", "rebooking_rate", "tip_compliance")},
-    **{name: "per_100" for name in ("complaints_per_100", "complaints_per_100_sessions", "centre_per_100",
-                                    "upper_limit_per_100", "lower_limit_per_100",
-                                    "other_lots_complaints_per_100_sessions")},
-    "revenue": "money_whole",
-    "cost": "money",
-    "cost_per_session": "money",
-    "quantity": "amount",
-    "chance_if_like_other_lots": "probability",
-}
-
+# --- number formats (the kinds of queries/labels.py FORMATS) -------------------------------------------------
 
 def number_formats(currency: str) -> dict[str, str]:
     symbol = '"' + currency.replace('"', "") + '"'
@@ -160,52 +87,10 @@ def number_formats(currency: str) -> dict[str, str]:
             "probability": "0.0000", "number": "#,##0.####", "date": "d mmm yyyy", "datetime": "d mmm yyyy hh:mm"}
 
 
-# Columns holding a contract code, written in words (dashboard/labels.py CODE_COLUMNS and VALUES).
-CODE_COLUMNS = ("body_area", "category", "concern", "dimension_value", "severity", "window_status", "group_value",
-                "channel")
-VALUES = {
-    "no_show": "No-show",
-    "acne_scars": "Acne scars",
-    "surgical_scars": "Surgical scars",
-    "sun_damage": "Sun damage",
-    "needle_tip": "Sterile tip",
-    "ppe": "PPE",
-    "unknown": "Not recorded",
-    "not_recorded": "Not recorded",
-    "first_visit": "First visit",
-    "closing": "Some still open",
-    "open": "Pending",
-}
-
-
 def header(name: str, currency: str = "$", dimension_title: str | None = None) -> str:
     if name == "dimension_value" and dimension_title:
         return dimension_title
-    return HEADERS.get(name, name.replace("_", " ").capitalize()).format(currency=currency)
-
-
-def value_words(code):
-    """`acne_scars` -> `Acne scars`; names the clinic typed (`Micro-needling`) stay as typed."""
-    if code is None or (not isinstance(code, str) and pd.isna(code)):
-        return code
-    text = str(code)
-    if text in VALUES:
-        return VALUES[text]
-    if text.islower() and " " not in text:
-        return text.replace("_", " ").capitalize()
-    return text
-
-
-def readable(frame: pd.DataFrame) -> pd.DataFrame:
-    """Code columns in words (headers are named when written)."""
-    out = frame.copy()
-    for name in out.columns:
-        if name in CODE_COLUMNS:
-            out[name] = out[name].map(value_words).astype(object)
-        elif name == "body_areas":  # a patient's areas of one visit, `face, neck`
-            out[name] = out[name].map(lambda codes: ", ".join(value_words(c) for c in str(codes).split(", ")),
-                                      na_action="ignore")
-    return out
+    return labels.column(name, currency)
 
 
 # --- what each page exports -----------------------------------------------------------------------------------------
@@ -320,8 +205,22 @@ PAGES: dict[str, PageExport] = {
                                  "chance_if_like_other_lots"),
                   needs_columns={"complaints": _LOT_COMPLAINT_COLUMNS}),
     )),
-    # The marketing page (Demand) registers here as PageExport("Demand", (...), audience="marketing"), each
-    # SheetSpec with protect=<queries.privacy's small-cell rule>; build_workbook enforces the rules.
+    # Marketing: no identifiers, every sheet through the small-cell rule (SPEC 2.14) the page applies.
+    "demand": PageExport("Demand", tuple(
+        SheetSpec(name, holds, query,
+                  protect=lambda frame, view, query=query: privacy.protect(query, frame, view.min_patients_per_cell))
+        for name, query, holds in (
+            ("Demand – by month", "demand_by_concern_month_channel",
+             "Bookings made per month, concern and channel, with the same dates a year earlier."),
+            ("Demand – new patients", "new_patients_by_concern_channel",
+             "Patients whose first booking in the export was made in the period, per concern and channel."),
+            ("Demand – conversion", "consultation_conversion",
+             "Completed consultations converted to a treatment within 90 days, per concern and channel."),
+            ("Demand – what was treated", "sessions_by_concern_and_body_area",
+             "Sessions per concern of their booking and body area treated."),
+            ("Demand – seasonality", "demand_seasonality",
+             "Bookings per month of the year and concern, over the complete months in the export."),
+        )), audience="marketing"),
 }
 OWNER_PAGES = ("overview", "body_areas", "rebooking", "aftercare", "consumables")
 IDENTIFIER_COLUMNS = ("patient_id", "booking_id", "session_id", "complaint_id")
@@ -395,8 +294,8 @@ def _width(texts: Iterable[str], low: int = 8, high: int = 60) -> int:
 
 
 def _column_kind(name: str, column: pd.Series) -> str | None:
-    if name in KINDS:
-        return KINDS[name]
+    if name in labels.FORMATS:
+        return labels.FORMATS[name]
     if pd.api.types.is_datetime64_any_dtype(column):
         times = column.dropna()
         return "datetime" if (times.dt.normalize() != times).any() else "date"
@@ -409,7 +308,7 @@ def write_table(workbook: xlsxwriter.Workbook, formats: _Formats, name: str, fra
                 view: ExportView, dimension_title: str | None = None) -> None:
     """A sheet holding `frame`: readable headers in a frozen first row, a filter on them, widths set."""
     sheet = workbook.add_worksheet(name)
-    frame = readable(frame)
+    frame = labels.words(frame)
     bold = {"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"}
     for col, column_name in enumerate(frame.columns):
         title = header(str(column_name), view.currency, dimension_title)
@@ -483,7 +382,7 @@ def _summary(workbook, formats: _Formats, con, view: ExportView, audience: str, 
     for name, label in (("locations", "Locations"), ("practitioners", "Practitioners"), ("treatments", "Treatments"),
                         ("body_areas", "Body areas"), ("concerns", "Concerns")):
         chosen = getattr(view.filters, name)
-        rows.append((label, ", ".join(str(value_words(v)) for v in chosen) if chosen else "All", None,
+        rows.append((label, ", ".join(str(labels.value(v)) for v in chosen) if chosen else "All", None,
                      "Filter: only these count." if chosen else "Filter: not set.", None))
     if view.data_label:
         rows.append(("Data", view.data_label, None, "", None))

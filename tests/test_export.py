@@ -23,8 +23,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, SAMPLE_DATA, booking, complaint, consumable, session, write_export
 
-from dashboard import labels
-from queries import export, report
+from queries import export, labels, report
 from queries.api import Filters, run_query
 from queries.export import PageExport, SheetSpec
 from queries.kpis import KPIS, kpi_values
@@ -461,16 +460,6 @@ def test_csv_numbers_in_a_text_column_and_headers():
     frame = pd.DataFrame({"=cmd": ["-2", -2, None], "Count": [-1, 0, 1]})
     rows = list(csv.reader(io.StringIO(export.csv_bytes(frame).decode("utf-8"), newline="")))
     assert rows == [["'=cmd", "Count"], ["'-2", "-1"], ["-2", "0"], ["", "1"]]
-
-
-# --- the headers agree with the dashboard's ---------------------------------------------------------------------------
-
-def test_headers_formats_and_value_words_agree_with_dashboard_labels():
-    for name, title in export.HEADERS.items():
-        assert labels.COLUMNS.get(name) == title, name
-    for name, kind in export.KINDS.items():
-        assert labels.FORMATS.get(name) == kind, name
-    assert export.VALUES == labels.VALUES and set(export.CODE_COLUMNS) == set(labels.CODE_COLUMNS)
 
 
 def test_sheet_names_are_valid_excel_names():

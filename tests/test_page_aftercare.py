@@ -25,7 +25,7 @@ from pages import (  # noqa: F401
 )
 from streamlit.testing.v1 import AppTest
 
-from dashboard import labels
+from queries import labels
 from queries.api import Filters, run_query
 from queries.report import build_report
 

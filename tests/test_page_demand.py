@@ -21,7 +21,7 @@ from pages import (  # noqa: F401
     table,
 )
 
-from dashboard import labels
+from queries import labels
 from queries.api import Filters, run_query
 from queries.report import build_report
 

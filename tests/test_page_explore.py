@@ -12,8 +12,8 @@ from conftest import booking, session, write_export
 from pages import APP, drawn_text, fresh_caches, open_page, sample_fixture, sidebar_pair_matching_nothing  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
-from dashboard import labels
 from queries import explore as x
+from queries import labels
 from queries.api import Filters, default_as_of
 
 

@@ -142,3 +142,18 @@ def test_csv_downloads_keep_formula_like_text_as_text(tmp_path, monkeypatch, dow
     book = click(at, downloads)
     cell = book["Overview – treatments"]["A2"]
     assert (cell.value, cell.data_type) == (INJECTED, "s")
+
+
+def test_the_demand_export_follows_the_marketing_rules(downloads, monkeypatch, tmp_path):
+    """No patient identifier and the page's small cells suppressed, in every sheet (SPEC 2.14)."""
+    at = open_page("demand", period="all")
+    workbook = click(at, downloads)
+    assert workbook.sheetnames[0] == "Summary"
+    demand_sheets = [name for name in workbook.sheetnames if name.startswith("Demand")]
+    assert len(demand_sheets) == len(export.PAGES["demand"].sheets)
+    cells = [str(c) for name in workbook.sheetnames for row in workbook[name].iter_rows(values_only=True)
+             for c in row if c is not None]
+    assert not [c for c in cells if c.startswith("P0") and c[1:].isdigit()], "a patient id in the workbook"
+    headers = [str(c).lower() for name in demand_sheets for c in next(workbook[name].iter_rows(values_only=True))]
+    assert not [h for h in headers if "patient" in h and "new patients" not in h]
+    assert "<11" in cells  # the sample data has cells of fewer than 11 patients

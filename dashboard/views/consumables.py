@@ -5,7 +5,8 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import charts, export, filters, labels, source, ui
+from dashboard import charts, export, filters, source, ui
+from queries import labels
 
 view = filters.current_view()
 st.title("Consumables")

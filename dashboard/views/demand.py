@@ -4,8 +4,8 @@ consultation leads to treatment. Aggregates only: every figure passes queries/pr
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, definitions, export, filters, labels, source, ui
-from queries import privacy
+from dashboard import charts, definitions, export, filters, source, ui
+from queries import labels, privacy
 from queries.export import PAGES as EXPORTED_PAGES
 
 view = filters.current_view()

@@ -9,8 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import charts, filters, labels, source, ui
+from dashboard import charts, filters, source, ui
 from queries import explore as x
+from queries import labels
 from queries.export import XLSX_MIME
 
 ENTITY_LABELS = {"sessions": "Sessions", "bookings": "Bookings", "complaints": "Complaints",

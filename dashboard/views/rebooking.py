@@ -3,7 +3,8 @@ censoring-aware rebooking curve, and the recall list of patients to call."""
 
 import streamlit as st
 
-from dashboard import charts, definitions, export, filters, labels, source, ui
+from dashboard import charts, definitions, export, filters, source, ui
+from queries import labels
 from queries.kpis import KPI_BY_KEY
 
 view = filters.current_view()

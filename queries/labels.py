@@ -1,6 +1,9 @@
-"""Words a clinic owner reads instead of column names and enum codes."""
+"""Words a clinic owner reads instead of column names and enum codes: one wording for the dashboard's
+tables and the workbooks the report and the pages export (queries/export.py)."""
 
 from __future__ import annotations
+
+import pandas as pd
 
 COLUMNS = {
     "body_area": "Body area",
@@ -101,6 +104,18 @@ COLUMNS = {
     "count_at_risk": "Sessions followed",
     "count_rebooked_on_day": "Rebooked that day",
     "cumulative_rebooking_rate": "Rebooked by then",
+    "count_new_patients": "New patients",
+    "count_converted": "Converted",
+    "count_not_converted": "Not converted",
+    "conversion_rate": "Conversion rate",
+    "count_bookings_previous": "Bookings, a year earlier",
+    "change_in_bookings": "Change",
+    "change_rate": "Change (%)",
+    "share_of_month": "Share of the month",
+    "share_of_concern": "Share of the concern",
+    "average_per_month": "Average per month",
+    "seasonal_index": "Seasonal index",
+    "month_of_year": "Month of the year",
 }
 
 # How a table shows each column: raw column name -> kind (ui.table_with_download formats it).
@@ -152,8 +167,11 @@ def column(name: str, currency: str = "$") -> str:
     return COLUMNS.get(name, name.replace("_", " ").capitalize()).format(currency=currency)
 
 
-def value(code) -> str:
-    """`acne_scars` -> `Acne scars`; names the clinic typed (`Micro-needling`) stay as typed."""
+def value(code):
+    """`acne_scars` -> `Acne scars`; names the clinic typed (`Micro-needling`) stay as typed; a missing
+    value stays missing."""
+    if code is None or (not isinstance(code, str) and pd.isna(code)):
+        return code
     text = str(code)
     if text in VALUES:
         return VALUES[text]
@@ -162,14 +180,21 @@ def value(code) -> str:
     return text
 
 
-def frame(df, dimension_title: str | None = None, currency: str = "$"):
-    """A copy with readable column headers and enum values, for tables and downloads."""
+def words(df):
+    """A copy with contract codes in words (column names kept)."""
     out = df.copy()
     for col in out.columns:
         if col in CODE_COLUMNS:
-            out[col] = out[col].map(value)
+            out[col] = out[col].map(value).astype(object)
         elif col == "body_areas":  # a patient's areas of one visit, `face, neck`
-            out[col] = out[col].map(lambda codes: ", ".join(value(c) for c in str(codes).split(", ")))
+            out[col] = out[col].map(lambda codes: ", ".join(value(c) for c in str(codes).split(", ")),
+                                    na_action="ignore")
+    return out
+
+
+def frame(df, dimension_title: str | None = None, currency: str = "$"):
+    """A copy with readable column headers and enum values, for tables and downloads."""
+    out = words(df)
     renamed = {c: column(c, currency) for c in out.columns}
     if dimension_title and "dimension_value" in renamed:
         renamed["dimension_value"] = dimension_title
