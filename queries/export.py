@@ -205,6 +205,16 @@ PAGES: dict[str, PageExport] = {
                                  "chance_if_like_other_lots"),
                   needs_columns={"complaints": _LOT_COMPLAINT_COLUMNS}),
     )),
+    # The Data page: what was loaded, whatever the period (the Summary still gives the view's KPIs).
+    "data": PageExport("Data", (
+        SheetSpec("Data – files", "Per export: rows read, loaded and rejected, and the dates it covers.",
+                  "load_summary"),
+        SheetSpec("Data – rejected rows", "Every row not loaded: file, line (the header is line 1), column and "
+                  "reason.", "load_rejects"),
+        SheetSpec("Data – warnings", "Rows loaded with a value read as 'other'.", "load_warnings"),
+        SheetSpec("Data – links", "Rows pointing at a booking or session not in the export (orphans).",
+                  "data_quality"),
+    )),
     # Marketing: no identifiers, every sheet through the small-cell rule (SPEC 2.14) the page applies.
     "demand": PageExport("Demand", tuple(
         SheetSpec(name, holds, query,

@@ -21,7 +21,7 @@ from dashboard.export import LABEL
 from queries import export
 from queries.api import Filters, run_query
 
-PAGES = ("overview", "body_areas", "rebooking", "aftercare", "consumables")
+PAGES = ("overview", "body_areas", "rebooking", "aftercare", "consumables", "data")
 AS_OF = date(2026, 10, 31)  # the sample data's export date
 INJECTED = '=HYPERLINK("http://evil.example","click me")'
 
@@ -80,6 +80,9 @@ def test_every_page_exports_its_tables_for_the_view(downloads, page):
     assert figures["Period from"][0] == datetime(2025, 11, 1)  # Last 12 months, the sidebar's default
     assert figures["Period to"][0] == figures["Figures as of"][0] == datetime(2026, 10, 31)
     for name in book.sheetnames[1:]:
+        if name in ("Data – rejected rows", "Data – warnings"):
+            assert book[name].max_row == 1  # the sample export loads every row: headers only
+            continue
         assert book[name].max_row > 1, f"{name} has no rows"
     assert downloads[export_button(at).proto.deferred_file_id][1] == f"{page}_2025-11-01_to_2026-10-31.xlsx"
 

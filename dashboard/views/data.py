@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import source, ui
+from dashboard import export, filters, source, ui
 from queries.load import LoadError
 
 st.title("Data")
@@ -96,3 +96,5 @@ quality = source.query("data_quality")
 st.caption("Rows that point at a booking or session not in the export (orphans). They are loaded and "
            "counted where they can be; complaints without a known session are left out of complaint rates.")
 ui.table_with_download(quality, "data_quality.csv")
+
+export.export_button(filters.current_view(), "data")
