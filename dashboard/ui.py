@@ -108,6 +108,15 @@ def card(label: str, value: str, width: int | str, note: str | None = None) -> N
             st.caption(note)
 
 
+def stop_without_export(entity: str, figures: str) -> None:
+    """Stop the page, saying why, when the optional export it is built on (consumables, complaints) is absent."""
+    if entity in source.absent_files():
+        st.warning(f"This export has no **{entity}.csv**, so there are no {figures} figures to show. Load the "
+                   f"practice's {entity} export with the other files on the Data page to see them.",
+                   icon=":material/info:")
+        st.stop()
+
+
 def empty_state(message: str) -> None:
     st.info(f"{message} Widen the period or clear some filters in the sidebar.", icon="🔎")
 

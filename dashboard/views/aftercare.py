@@ -9,11 +9,7 @@ from dashboard import charts, export, filters, source, ui
 view = filters.current_view()
 st.title("Aftercare")
 
-if "complaints" in source.absent_files():
-    st.warning("This export has no **complaints.csv**, so there are no aftercare figures to show. Load the "
-               "practice's complaints export with the other files on the Data page to see them.",
-               icon=":material/info:")
-    st.stop()
+ui.stop_without_export("complaints", "aftercare")
 
 as_of = f"{view.as_of:%d %b %Y}"
 st.caption(f"**{view.period_label}** · complaints reported on or before {as_of}. A complaint counts against the "

@@ -11,11 +11,7 @@ from queries import labels
 view = filters.current_view()
 st.title("Consumables")
 
-if "consumables" in source.absent_files():
-    st.warning("This export has no **consumables.csv**, so there are no consumables figures to show. Load the "
-               "practice's consumables export with the other files on the Data page to see them.",
-               icon=":material/info:")
-    st.stop()
+ui.stop_without_export("consumables", "consumables")
 
 symbol = ui.currency()
 as_of = f"{view.as_of:%d %b %Y}"
