@@ -155,3 +155,14 @@ def sidebar_pair_matching_nothing(con) -> tuple[str, str]:
     """).fetchone()
     assert pair, "the sample data should have a practitioner who never works at some location"
     return pair
+
+
+def start_on_required_exports_only(tmp_path, monkeypatch) -> None:
+    """The app's data becomes the sample's bookings.csv and sessions.csv alone (no optional exports)."""
+    import shutil
+
+    from conftest import SAMPLE_DATA
+
+    for name in ("bookings.csv", "sessions.csv"):
+        shutil.copy(SAMPLE_DATA / name, tmp_path / name)
+    monkeypatch.setenv("PRACTICE_DATA", str(tmp_path))

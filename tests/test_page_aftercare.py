@@ -4,11 +4,10 @@ filters, as-of dates, an export without complaints.csv and export names that loo
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 
 import pytest
-from conftest import SAMPLE_DATA, booking, complaint, session, write_export
+from conftest import booking, complaint, session, write_export
 from pages import (  # noqa: F401
     chart_element,
     chart_specs,
@@ -21,6 +20,7 @@ from pages import (  # noqa: F401
     sample_fixture,
     segmented,
     sidebar_pair_matching_nothing,
+    start_on_required_exports_only,
     table,
 )
 from streamlit.testing.v1 import AppTest
@@ -111,9 +111,7 @@ def test_a_filter_matching_nothing_shows_the_empty_state(sample):
 
 
 def test_an_export_without_complaints_says_so(tmp_path, monkeypatch):
-    for name in ("bookings.csv", "sessions.csv"):
-        shutil.copy(SAMPLE_DATA / name, tmp_path / name)
-    monkeypatch.setenv("PRACTICE_DATA", str(tmp_path))
+    start_on_required_exports_only(tmp_path, monkeypatch)
     at = open_page(PAGE, period="all")
     assert "no **complaints.csv**" in at.warning[0].value
     assert not at.get("plotly_chart") and not at.subheader

@@ -21,6 +21,7 @@ from pages import (  # noqa: F401
     sample_fixture,
     segmented,
     sidebar_pair_matching_nothing,
+    start_on_required_exports_only,
     table,
 )
 from streamlit.testing.v1 import AppTest
@@ -87,9 +88,7 @@ def test_a_filter_matching_nothing_shows_the_empty_state(sample):
 
 
 def test_an_export_without_consumables_says_so(tmp_path, monkeypatch):
-    for name in ("bookings.csv", "sessions.csv"):
-        shutil.copy(SAMPLE_DATA / name, tmp_path / name)
-    monkeypatch.setenv("PRACTICE_DATA", str(tmp_path))
+    start_on_required_exports_only(tmp_path, monkeypatch)
     at = open_page(PAGE, period="all")
     assert "no **consumables.csv**" in at.warning[0].value
     assert not at.get("plotly_chart") and not at.subheader
