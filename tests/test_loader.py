@@ -734,3 +734,68 @@ def test_cli_load_refuses_a_db_path_it_cannot_or_must_not_write(tmp_path, simple
     assert done.returncode == 2
     assert done.stderr.startswith("error: ") and message in done.stderr
     assert (tmp_path / "notes.csv").read_text() == "precious"
+
+
+# --- The fast path (DuckDB's reader) and the csv module fallback ----------------
+
+FAST_BOOKINGS = (
+    b"\xef\xbb\xbf" + BOOKINGS_HEADER.encode() + b",Location, Notes\r\n"
+    b"B1,P1,2025-01-01,2025-01-10,Peel,completed,Main St,Dr Zo\xc3\xab\r\n"        # 2
+    b"  B2 ,  P2,2025-01-01, 2025-01-10 ,Peel,  Completed , Main St ,\t x \r\n"     # 3: spaces, a tab
+    b"B3,P3,2025-01-01,2025-01-10,Peel,completed\r\n"                             # 4: short record
+    b"B4,P4,2025-01-01,2025-01-10,Peel,completed,,,,,\r\n"                        # 5: trailing empty cells
+    b"B5,P5,2025-01-01,2025-01-10,Peel,completed,,,, \t,\xc2\xa0\r\n"             # 6: blank extras
+    b"B6,P6,2025-01-01,2025-01-10,Peel,completed,,,,oops\r\n"                     # 7: too many fields
+    b"B7,P7,next week,2025-01-10,Peel,completed,,x\r\n"                           # 8
+    b"B1,P8,2025-01-01,2025-01-10,Peel,completed,x,y"                             # 9: no line break at the end
+)
+
+
+def load_both_ways(folder: Path, monkeypatch) -> tuple[dict, dict, list[bool]]:
+    """The tables a load builds with the fast path allowed, and with the csv module only."""
+    import queries.load as loader
+
+    taken: list[bool] = []
+    fast = loader._load_raw_fast
+
+    def spy(*args, **kwargs):
+        taken.append(fast(*args, **kwargs))
+        return taken[-1]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(loader, "_load_raw_fast", spy)
+        con = load(folder).connection
+        with_fast = contents(con)
+        con.close()
+    with monkeypatch.context() as patched:
+        patched.setattr(loader, "_load_raw_fast", lambda *args, **kwargs: False)
+        con = load(folder).connection
+        csv_only = contents(con)
+        con.close()
+    return with_fast, csv_only, taken
+
+
+def test_a_plain_file_takes_the_fast_path_and_reads_as_the_csv_module_does(tmp_path, monkeypatch):
+    folder = write_bytes(tmp_path / "export", {"bookings.csv": FAST_BOOKINGS, "sessions.csv": SESSIONS_CSV})
+    with_fast, csv_only, taken = load_both_ways(folder, monkeypatch)
+    assert taken == [True, True]
+    assert with_fast == csv_only
+    assert [row[:3] for row in with_fast["raw_bookings"]] == [
+        ("bookings.csv", line, "record has 10 fields, the header has 8" if line == 7 else None)
+        for line in range(2, 10)]
+
+
+@pytest.mark.parametrize("bookings", [
+    pytest.param(FAST_BOOKINGS.replace(b"Main St,Dr", b'"Main\r\nSt",Dr'), id="quoted-newline"),
+    pytest.param(FAST_BOOKINGS.replace(b"Peel,completed\r\n", b"Peel,completed\r\n\r\n", 1), id="blank-line"),
+    pytest.param(FAST_BOOKINGS.replace(b"Peel,completed\r\n", b"Peel,completed\r\n , ,,\r\n", 1),
+                 id="line-of-blank-fields"),
+    pytest.param(FAST_BOOKINGS.replace(b",Main St,", b', "Main, St",'), id="skipinitialspace-quote"),
+    pytest.param(FAST_BOOKINGS.replace(b"Peel,completed\r\n", b"Peel,completed\rB9,P9,,,,\r\n", 1), id="lone-cr"),
+    pytest.param(FAST_BOOKINGS.replace(b"\xc3\xab", b"\xeb").replace(b"\xc2\xa0", b"\xa0"), id="windows-1252"),
+])
+def test_a_file_the_fast_path_cannot_read_exactly_falls_back(tmp_path, monkeypatch, bookings):
+    folder = write_bytes(tmp_path / "export", {"bookings.csv": bookings, "sessions.csv": SESSIONS_CSV})
+    with_fast, csv_only, taken = load_both_ways(folder, monkeypatch)
+    assert taken == [False, True]
+    assert with_fast == csv_only
