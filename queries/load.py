@@ -4,7 +4,10 @@
 
 The raw layer is read with Python's csv module rather than DuckDB's sniffer so
 that every record keeps its line number and a malformed record becomes a
-reject with a reason instead of a widened column or a silent skip.
+reject with a reason instead of a widened column or a silent skip. A plain
+file (UTF-8, no quote character, one record per line, no blank lines), which
+the csv module would read as lines split on commas, is read by DuckDB's
+parallel reader instead, with the same result (see "Fast path" below).
 """
 
 from __future__ import annotations
