@@ -355,17 +355,25 @@ def _load_raw_fast(con, source: SourceFile, table: str, columns: list[str], repo
     """Read `source` with DuckDB when it reads exactly as the csv module would; False when it cannot."""
     if source.encoding != "utf-8-sig" or not source.columns:
         return False
+    if not con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0]:
+        return False  # rowid would not follow the file's order
     line_count = _fast_scan(source.path)
     if line_count is None:
         return False
     width = len(source.columns)
     lines = f"raw_lines_{source.entity.name}"
     # One column per physical line, in file order (preserve_insertion_order), so rowid = line - 1.
-    con.execute(
-        f"create temp table {lines} as select line from read_csv(?, columns={{'line': 'varchar'}}, header=false, "
-        "delim='\x01', quote='', escape='', auto_detect=false, max_line_size=?)",
-        [str(source.path), max(source.path.stat().st_size + 16, 2_097_152)],
-    )
+    try:
+        con.execute(
+            f"create temp table {lines} as select line from read_csv(?, columns={{'line': 'varchar'}}, header=false, "
+            "delim='\x01', quote='', escape='', auto_detect=false, max_line_size=?)",
+            [str(source.path), max(source.path.stat().st_size + 16, 2_097_152)],
+        )
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error:  # whatever DuckDB's reader cannot take (a limit, an odd byte), the csv module may
+        con.execute(f"drop table if exists {lines}")
+        return False
     try:
         # An empty line reads as null, and a line of blanks and commas would be a record the csv
         # path skips: both send the file to the csv path, as does a count that differs from the
@@ -373,7 +381,7 @@ def _load_raw_fast(con, source: SourceFile, table: str, columns: list[str], repo
         read, blankish = con.execute(
             f"select count(*), coalesce(bool_or(rowid > 0 and (line is null or regexp_matches(line, {_sql_text(_BLANKISH_LINE)}))), "
             f"false) from {lines}"
-        ).fetchone()
+        ).fetchall()[0]
         if read != line_count or blankish:
             return False  # let the csv module read the file
         position = {name: i for i, name in enumerate(source.columns)}
