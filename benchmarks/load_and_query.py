@@ -388,7 +388,7 @@ def format_text(r: dict) -> str:
                          ", ".join("-" if p[k] is None else f"{p[k]:.0f}"
                                    for k in ("read_peak_rss_mib", "build_peak_rss_mib", "finish_peak_rss_mib"))))
             rows += [
-                ("  read raw CSV (csv module -> DuckDB)",
+                ("  read raw CSV (DuckDB fast path, else csv module)",
                  f"{p['read_raw_seconds']:.1f} s ({p['read_raw_seconds'] * share:.0f}%)"),
                 *[(f"    {name}", f"{s:.1f} s") for name, s in p["read_by_file_seconds"].items()],
                 ("  build staging + marts (SQL)", f"{p['build_seconds']:.1f} s ({p['build_seconds'] * share:.0f}%)"),

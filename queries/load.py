@@ -378,9 +378,9 @@ def _load_raw_fast(con, source: SourceFile, table: str, columns: list[str], repo
         # An empty line reads as null, and a line of blanks and commas would be a record the csv
         # path skips: both send the file to the csv path, as does a count that differs from the
         # file's lines (a line DuckDB skipped or split differently).
+        blank = f"line is null or regexp_matches(line, {_sql_text(_BLANKISH_LINE)})"
         read, blankish = con.execute(
-            f"select count(*), coalesce(bool_or(rowid > 0 and (line is null or regexp_matches(line, {_sql_text(_BLANKISH_LINE)}))), "
-            f"false) from {lines}"
+            f"select count(*), coalesce(bool_or(rowid > 0 and ({blank})), false) from {lines}"
         ).fetchall()[0]
         if read != line_count or blankish:
             return False  # let the csv module read the file
