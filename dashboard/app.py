@@ -40,4 +40,6 @@ except LoadError as exc:
 page = st.navigation({"Owner": [overview], "Clinic": clinic, "Marketing": [demand], "Staff": [explore],
                       "Data": [data]})
 filters.sidebar()
+if problem := source.settings_problem():
+    st.warning(f"Practice settings not used: {problem}", icon=":material/warning:")
 page.run()

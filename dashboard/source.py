@@ -22,7 +22,7 @@ import streamlit as st
 from queries.api import Filters, run_query
 from queries.kpis import Target, TargetsError
 from queries.load import LoadError, LoadResult, Progress, load, open_database
-from queries.settings import Settings, read_settings
+from queries.settings import SETTINGS_NAME, TARGETS_NAME, Settings, read_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = ROOT / "sample_data" / "default"
@@ -130,22 +130,43 @@ def export_date() -> date:
     return query("load_meta").iloc[0]["default_as_of"].date()
 
 
-def settings() -> Settings:
-    """The practice's settings: uploaded with the exports, else $PRACTICE_SETTINGS, else practice.toml
-    beside the startup data ($PRACTICE_TARGETS, when set, names the targets). A broken file is
-    reported once on the page and the defaults are used."""
+def _stamp(path: Path | None) -> tuple:
+    return (str(path), path.stat().st_mtime_ns) if path is not None and path.is_file() else (str(path), None)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _read_settings(folder: str, settings_file: str | None, targets_file: str | None,
+                   stamps: tuple) -> tuple[Settings, str | None]:
+    """(settings, what is wrong with the files or None), read again only when a file changes (`stamps`)."""
+    try:
+        return read_settings(Path(folder), Path(settings_file) if settings_file else None,
+                             Path(targets_file) if targets_file else None), None
+    except TargetsError as exc:
+        return Settings(), str(exc)
+
+
+def _settings_and_problem() -> tuple[Settings, str | None]:
     dataset = current()
     settings_file, targets_file = os.environ.get(SETTINGS_ENV), os.environ.get(TARGETS_ENV)
     if dataset.is_upload and not (settings_file or targets_file):
-        return dataset.upload_settings or Settings()
+        return dataset.upload_settings or Settings(), None
     path = startup_path()
-    try:
-        return read_settings(path if path.is_dir() else path.parent,
-                             Path(settings_file) if settings_file else None,
-                             Path(targets_file) if targets_file else None)
-    except TargetsError as exc:
-        st.warning(f"Practice settings not used: {exc}", icon=":material/warning:")
-        return Settings()
+    folder = path if path.is_dir() else path.parent
+    candidates = (Path(settings_file) if settings_file else folder / SETTINGS_NAME,
+                  Path(targets_file) if targets_file else folder / TARGETS_NAME)
+    return _read_settings(str(folder), settings_file, targets_file, tuple(_stamp(c) for c in candidates))
+
+
+def settings() -> Settings:
+    """The practice's settings: uploaded with the exports, else $PRACTICE_SETTINGS, else practice.toml
+    beside the startup data ($PRACTICE_TARGETS, when set, names the targets); the defaults when the file
+    cannot be used (settings_problem says why; app.py shows it once above the page)."""
+    return _settings_and_problem()[0]
+
+
+def settings_problem() -> str | None:
+    """Why the practice's settings file cannot be used, or None."""
+    return _settings_and_problem()[1]
 
 
 def targets() -> dict[str, Target]:

@@ -404,4 +404,5 @@ def test_a_broken_settings_file_is_named_and_the_defaults_used(tmp_path, monkeyp
     monkeypatch.setenv("PRACTICE_SETTINGS", str(settings))
     at = open_app(period="all")
     assert any("practice.toml" in w.value and "min_days" in w.value for w in at.warning)
+    assert sum("Practice settings not used" in w.value for w in at.warning) == 1  # once, not per table
     assert metrics(at)["Revenue"].startswith("$")
