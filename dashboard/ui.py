@@ -84,9 +84,7 @@ def kpi_card(kpi: Kpi, value, previous=None, target: Target | None = None, note:
 
 
 def kpi_unavailable(kpi: Kpi, reason: str) -> None:
-    with st.container(border=True, width=CARD_WIDTH):
-        st.metric(kpi.label, "—", help=kpi.help)
-        st.caption(reason)
+    card(kpi.label, "—", CARD_WIDTH, reason, help=kpi.help)
 
 
 WORD_JOINER = "\u2060"
@@ -100,10 +98,10 @@ def md_plain(text) -> str:
     return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
 
 
-def card(label: str, value: str, width: int | str, note: str | None = None) -> None:
-    """A bordered figure with an optional caption: a KPI card without a KPI definition behind it."""
+def card(label: str, value: str, width: int | str, note: str | None = None, help: str | None = None) -> None:
+    """A bordered figure with an optional caption and definition: a card without a KPI's target and delta."""
     with st.container(border=True, width=width):
-        st.metric(label, value)
+        st.metric(label, value, help=help)
         if note:
             st.caption(note)
 

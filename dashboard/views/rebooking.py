@@ -24,9 +24,7 @@ with st.container(horizontal=True, gap="small"):
                 note=f"{int(totals['count_rebooked']):,} of {int(totals['count_eligible']):,} eligible")
     for label, value, note in (("Eligible", totals["count_eligible"], "windows closed by the as-of date"),
                                ("Pending", totals["count_pending"], "windows still open: not counted")):
-        with st.container(border=True, width=ui.CARD_WIDTH):
-            st.metric(label, f"{int(value):,}", help=definitions.text(label))
-            st.caption(note)
+        ui.card(label, f"{int(value):,}", ui.CARD_WIDTH, note, help=definitions.text(label))
 
 ui.section("Rebooking by cohort month", "Rebooking by cohort month",
            "Each month's sessions: solid bars once every window has closed, hatched while some are open; "
