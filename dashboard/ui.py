@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard import definitions, filters, source
 from queries import labels
+from queries.export import csv_bytes
 from queries.kpis import Kpi, Target
 
 CARD_WIDTH = 185  # px: the widest card content ("$302.97", "Supplies cost ?") fits without "…"
@@ -146,8 +147,6 @@ def table_with_download(df, file_name: str, *, dimension_title: str | None = Non
 
 def download(shown: pd.DataFrame, file_name: str, label: str = "Download CSV") -> None:
     """Every CSV download of the app: text that a spreadsheet would run as a formula gets a leading `'`."""
-    from queries.export import csv_bytes
-
     st.download_button(label, csv_bytes(shown), file_name=file_name,
                        mime="text/csv", key=f"download_{file_name}", icon=":material/download:")
 

@@ -14,10 +14,11 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from queries import export
 from queries.api import Filters, default_as_of, run_query
 from queries.kpis import TargetsError
 from queries.load import LoadError, file_counts, load, open_database
-from queries.settings import read_settings
+from queries.settings import Settings, read_settings
 
 
 def _number(value):
@@ -229,9 +230,6 @@ def _parse_date(text: str) -> date:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from queries import export
-    from queries.settings import Settings
-
     parser = argparse.ArgumentParser(
         prog="python -m queries.report", description=__doc__.splitlines()[0],
         epilog="--format xlsx --out FILE writes a workbook for a period (--from/--to, default the last 12 months "
