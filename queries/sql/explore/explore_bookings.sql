@@ -4,9 +4,7 @@
 with
 
 bookings as (
-    select * from filtered_bookings($locations, $practitioners, $treatments, $concerns)
-    where appointment_date between $start and $end
-      and appointment_date <= $as_of
+    select * from bookings_appointed_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $concerns)
 ),
 
 final as (

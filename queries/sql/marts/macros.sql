@@ -21,6 +21,13 @@ create or replace macro filtered_bookings(locations, practitioners, treatments, 
       and matches(treatment, treatments)
       and matches(concern, concerns);
 
+-- Bookings whose appointment day is in the period and on or before as_of (SPEC 2.2's denominator).
+create or replace macro bookings_appointed_in_period(start_date, end_date, as_of,
+                                                     locations, practitioners, treatments, concerns) as table
+    select * from filtered_bookings(locations, practitioners, treatments, concerns)
+    where appointment_date between start_date and end_date
+      and appointment_date <= as_of;
+
 -- Complaints take their location, practitioner, ... from their session; a
 -- complaint with no known session passes only when no such filter is set.
 create or replace macro filtered_complaints(locations, practitioners, treatments, body_areas, concerns) as table
