@@ -16,6 +16,7 @@ import argparse
 import csv
 import itertools
 import os
+import re
 import sys
 import time
 import tomllib
@@ -260,20 +261,21 @@ def _quote(identifier: str) -> str:
 
 
 def _load_raw(con, source: SourceFile, report: Callable[[int], None]) -> None:
+    # Temporary: staging reads the raw layer once, and the database file keeps only what pages read.
     columns = _raw_columns(source)
     table = f"raw_{source.entity.name}"
-    column_sql = ", ".join(f"{_quote(c)} varchar" for c in columns)
-    con.execute(f"create table {table} (_file varchar, _line bigint, _parse_error varchar, {column_sql})")
-    if source.path is None:
+    if source.path is not None and _load_raw_fast(con, source, table, columns, report):
         return
-    if _load_raw_fast(con, source, table, columns, report):
+    column_sql = ", ".join(f"{_quote(c)} varchar" for c in columns)
+    con.execute(f"create temp table {table} (_line bigint, _parse_error varchar, {column_sql})")
+    if source.path is None:
         return
     width = len(source.columns)
     position = {name: i for i, name in enumerate(source.columns)}
     file_name = source.path.name
 
     def flush(batch: list[tuple[int, list[str]]]) -> None:
-        data = {"_file": [file_name] * len(batch), "_line": [], "_parse_error": []}
+        data = {"_line": [], "_parse_error": []}
         for line, fields in batch:
             data["_line"].append(line)
             # Trailing empty cells beyond the header are a common export quirk, not data.
@@ -304,20 +306,32 @@ def _load_raw(con, source: SourceFile, report: Callable[[int], None]) -> None:
 
 
 # --- Fast path ----------------------------------------------------------------
-# Most exports are plain: UTF-8, no quote character anywhere, one record per
-# line, no blank lines. For such a file the csv module's reading is simply
-# "split each line on commas and drop the spaces that start a field"
-# (skipinitialspace), and the record index is the physical line number minus one,
-# so DuckDB's parallel reader can read it as lines and split them in SQL with
-# exactly the same result. Anything else takes the csv module path above.
+# Most exports are UTF-8 with one record per line. DuckDB's parallel CSV reader
+# reads such a file into columns several times faster than the csv module and,
+# with the dialect pinned, to the same values: quoted fields and doubled quotes
+# alike, an empty cell as '' (the null string is a byte the scan rules out) and
+# a missing trailing cell as null. What it would do differently is ruled out
+# before or after the read, and the file then takes the csv module path:
+# - record numbers: DuckDB skips blank lines and a quoted field may span lines,
+#   so the record index is the physical line minus one only when it reads as
+#   many records as the file has lines (both make the count smaller, and the
+#   scan rules out a lone CR, the one thing that could make it larger);
+# - skipinitialspace: in `a,  "b, c"` the quote quotes for the csv module but
+#   is text to DuckDB, so a quote after the spaces that start a field sends the
+#   file back;
+# - whatever DuckDB refuses (a stray quote, more fields than it has columns for,
+#   invalid UTF-8) is an error, and the csv module reads the file instead.
+# One difference is left: spaces after a closing quote (`"a" ,`) are kept by the
+# csv module and dropped by DuckDB. Staging trims every value, so no loaded,
+# rejected or warned row can differ; only the raw layer shows it.
 
 FAST_SCAN_BYTES = 16 << 20
-# A quote (fields may span lines, skipinitialspace matters), NUL, or our line reader's delimiter.
-_FAST_UNSAFE_BYTES = (b'"', b"\x00", b"\x01")
-# A line without a single printable ASCII character other than a comma may be a
-# record of blank fields, which the csv path skips: leave such files to it.
-_BLANKISH_LINE = r"^[^\x21-\x2b\x2d-\x7e]*$"
-# What str.strip() removes (str.isspace), for RE2: an extra field of only these is blank.
+FAST_EXTRA_FIELDS = 16  # trailing cells beyond the header DuckDB makes room for; more falls back
+_FAST_NULL = "\x01"  # DuckDB's null string: a byte the scan rules out, so every cell read is text
+_FAST_UNSAFE_BYTES = (b"\x00", _FAST_NULL.encode())
+# A quote opening a field after spaces: the csv module's skipinitialspace skips them, DuckDB does not.
+_SPACED_QUOTE = re.compile(rb'(?:^|,) +"', re.MULTILINE)
+# What str.strip() removes (str.isspace), for RE2: a field of only these is blank.
 _NOT_WHITESPACE = (r"[^\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}"
                    r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]")
 
@@ -325,26 +339,26 @@ _NOT_WHITESPACE = (r"[^\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{2
 def _fast_scan(path: Path) -> int | None:
     """The number of physical lines when no byte rules the fast path out, else None.
 
-    Byte searches only (memchr speed); blank lines are caught afterwards, in SQL.
+    Byte searches over whole lines (memchr speed); the rest is checked against what DuckDB read.
     """
     lines = 0
-    last = b""
+    rest = b""
     with path.open("rb") as raw:
-        carry = b""
-        while block := raw.read(FAST_SCAN_BYTES):
-            block = carry + block
-            carry = b""
-            if block.endswith(b"\r"):  # its \n, if any, is in the next block
-                block, carry = block[:-1], b"\r"
+        while True:
+            chunk = raw.read(FAST_SCAN_BYTES)
+            block = rest + chunk
+            if chunk:  # whole lines now; the partial last one goes with the next chunk
+                cut = block.rfind(b"\n") + 1
+                block, rest = block[:cut], block[cut:]
             if any(b in block for b in _FAST_UNSAFE_BYTES):
                 return None
-            if block.count(b"\r") != block.count(b"\r\n"):  # a carriage return that does not end a line
+            if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):  # a CR that ends no line
+                return None
+            if b' "' in block and _SPACED_QUOTE.search(block):
                 return None
             lines += block.count(b"\n")
-            last = block[-1:] or last
-        if carry:  # the file ends with a lone \r
-            return None
-    return lines + (1 if last not in (b"", b"\n") else 0)
+            if not chunk:  # what is left is a last line without a line break, if anything
+                return lines + (1 if block else 0)
 
 
 def _sql_text(value: str) -> str:
@@ -352,7 +366,11 @@ def _sql_text(value: str) -> str:
 
 
 def _load_raw_fast(con, source: SourceFile, table: str, columns: list[str], report: Callable[[int], None]) -> bool:
-    """Read `source` with DuckDB when it reads exactly as the csv module would; False when it cannot."""
+    """Read `source` with DuckDB when it reads exactly as the csv module would; False when it cannot.
+
+    The records go to `<table>_records` in file order (preserve_insertion_order), so that
+    rowid + 1 is the physical line; `table` is a view giving them the csv path's columns.
+    """
     if source.encoding != "utf-8-sig" or not source.columns:
         return False
     if not con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0]:
@@ -361,45 +379,43 @@ def _load_raw_fast(con, source: SourceFile, table: str, columns: list[str], repo
     if line_count is None:
         return False
     width = len(source.columns)
-    lines = f"raw_lines_{source.entity.name}"
-    # One column per physical line, in file order (preserve_insertion_order), so rowid = line - 1.
+    slots = [f"f{i}" for i in range(1, width + FAST_EXTRA_FIELDS + 1)]
+    records = f"{table}_records"
+    slot_types = ", ".join(f"'{s}': 'varchar'" for s in slots)
     try:
         con.execute(
-            f"create temp table {lines} as select line from read_csv(?, columns={{'line': 'varchar'}}, header=false, "
-            "delim='\x01', quote='', escape='', auto_detect=false, max_line_size=?)",
-            [str(source.path), max(source.path.stat().st_size + 16, 2_097_152)],
+            f"create temp table {records} as select * from read_csv(?, header=false, "
+            f"columns={{{slot_types}}}, delim=',', quote='\"', escape='\"', "
+            f"nullstr=?, null_padding=true, strict_mode=true, auto_detect=false, max_line_size=?)",
+            [str(source.path), _FAST_NULL, max(source.path.stat().st_size + 16, 2_097_152)],
         )
     except duckdb.InterruptException:
         raise
-    except duckdb.Error:  # whatever DuckDB's reader cannot take (a limit, an odd byte), the csv module may
-        con.execute(f"drop table if exists {lines}")
+    except duckdb.Error:  # whatever DuckDB's reader refuses, the csv module may read
+        con.execute(f"drop table if exists {records}")
         return False
-    try:
-        # An empty line reads as null, and a line of blanks and commas would be a record the csv
-        # path skips: both send the file to the csv path, as does a count that differs from the
-        # file's lines (a line DuckDB skipped or split differently).
-        blank = f"line is null or regexp_matches(line, {_sql_text(_BLANKISH_LINE)})"
-        read, blankish = con.execute(
-            f"select count(*), coalesce(bool_or(rowid > 0 and ({blank})), false) from {lines}"
-        ).fetchall()[0]
-        if read != line_count or blankish:
-            return False  # let the csv module read the file
-        position = {name: i for i, name in enumerate(source.columns)}
-        values = ", ".join(
-            f"ltrim(f[{position[name] + 1}], ' ')" if name in position else "null::varchar"
-            for name in columns
-        )
-        con.execute(
-            f"insert into {table} select ?, _line, "
-            f"case when len(f) > {width} and len(list_filter(f[{width + 1}:], "
-            f"lambda x: regexp_matches(x, {_sql_text(_NOT_WHITESPACE)}))) > 0 "
-            f"then 'record has ' || len(f) || ' fields, the header has {width}' end, {values} "
-            f"from (select rowid + 1 as _line, string_split(line, ',') as f from {lines} where rowid > 0) "
-            "order by _line",
-            [source.path.name],
-        )
-    finally:
-        con.execute(f"drop table {lines}")
+    if con.execute(f"select count(*) from {records}").fetchone()[0] != line_count:
+        con.execute(f"drop table {records}")
+        return False  # a blank line skipped or a record over several lines: line numbers would be wrong
+    not_blank = _sql_text(_NOT_WHITESPACE)
+    extras = slots[width:]
+    position = {name: i for i, name in enumerate(source.columns)}
+    values = ", ".join(
+        f"ltrim({slots[position[name]]}, ' ') as {_quote(name)}" if name in position else f"null::varchar as {_quote(name)}"
+        for name in columns
+    )
+    # Cells beyond the header: blank ones are an export quirk, anything else makes the record a reject.
+    too_many = " or ".join(f"regexp_matches({s}, {not_blank})" for s in extras)
+    field_count = " + ".join(f"({s} is not null)::int" for s in slots)
+    # The csv path skips a record whose every field is blank; a printable first character settles it cheaply.
+    any_text = " or ".join(f"regexp_matches({s}, {not_blank})" for s in slots)
+    con.execute(
+        f"create temp view {table} as select rowid + 1 as _line, "
+        f"case when {extras[0]} is null then null when {too_many} "
+        f"then 'record has ' || ({field_count}) || ' fields, the header has {width}' end as _parse_error, "
+        f"{values} from {records} "
+        f"where rowid > 0 and case when ascii(f1) between 33 and 126 then true else {any_text} end"
+    )
     report(source.path.stat().st_size)  # bytes, not characters: the whole file is read
     return True
 
@@ -456,15 +472,14 @@ def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_labe
     models = [("staging", m) for m in STAGING_MODELS] + [("marts", m) for m in MART_MODELS]
     for step, (layer, name) in enumerate(models):
         reporter(0.7 + 0.3 * step / len(models), f"Building {name}")
-        con.execute(f"create table {name}_all as {_sql(layer, name)}" if layer == "staging"
-                    else f"create table {name} as {_sql(layer, name)}")
         if layer == "staging":
-            con.execute(f"create table {name} as select * exclude (rejected, warning) "
+            # One checked copy of each export, temporary like the raw layer: the marts and the
+            # load_* tables are built from it, and the database file keeps only those.
+            con.execute(f"create temp table {name}_all as {_sql(layer, name)}")
+            con.execute(f"create temp view {name} as select * exclude (rejected, warning) "
                         f"from {name}_all where rejected is null")
-    # Every row of the checked staging tables now lives on in stg_*, load_rejects or load_warnings
-    # (and as read in raw_*): a fourth copy of the data would only make the file bigger.
-    for name in STAGING_MODELS:
-        con.execute(f"drop table {name}_all")
+        else:
+            con.execute(f"create table {name} as {_sql(layer, name)}")
     con.execute(_sql("marts", "macros"))
     reporter(1.0, "Loaded")
 

@@ -10,6 +10,30 @@ sessions as (
     from fct_sessions
 ),
 
+-- Flags that make "distinct sessions" a plain count: every filter keeps or drops all of a
+-- session's lines together, so counting each session's first line of an item (lot, category
+-- and unit) counts its distinct sessions, without a distinct over millions of ids. Found by
+-- aggregates rather than windows: no sort of every line. The first line of an item is a lotted
+-- one when any of its lines has a lot.
+first_of_item as (
+    select coalesce(min(source_line) filter (where lot is not null), min(source_line)) as source_line
+    from consumables
+    group by session_id, item
+),
+
+first_of_lot as (
+    select min(source_line) as source_line
+    from consumables
+    where lot is not null
+    group by session_id, lot
+),
+
+first_of_category_unit as (
+    select min(source_line) as source_line
+    from consumables
+    group by session_id, category, unit
+),
+
 final as (
     select
         c.*,
@@ -24,20 +48,13 @@ final as (
         s.concern,
         s.is_micro_needling,
         s.patient_id,
-        -- Flags that make "distinct sessions" a plain count: every filter keeps or drops all of a
-        -- session's lines together, so counting each session's first line of an item (lot, category
-        -- and unit) counts its distinct sessions, without a distinct over millions of ids.
-        -- Lines with a lot sort first: the first line of an item is lotted when any of them is.
-        row_number() over (partition by c.session_id, c.item order by c.lot nulls last, c.source_line) = 1
-            as is_first_of_item_in_session,
-        c.lot is not null and row_number() over (partition by c.session_id, c.lot order by c.source_line) = 1
-            as is_first_of_lot_in_session,
-        row_number() over (partition by c.session_id, c.category, c.unit order by c.source_line) = 1
-            as is_first_of_category_unit_in_session
+        c.source_line in (select source_line from first_of_item) as is_first_of_item_in_session,
+        c.source_line in (select source_line from first_of_lot) as is_first_of_lot_in_session,
+        c.source_line in (select source_line from first_of_category_unit) as is_first_of_category_unit_in_session
     from consumables as c
     left join sessions as s using (session_id)
     -- Pages select by session day: stored in that order, DuckDB skips row groups outside the period.
-    order by s.session_date, c.session_id
+    order by s.session_date
 )
 
 select * from final

@@ -1,5 +1,6 @@
 -- stg_bookings: every row of bookings.csv typed and cleaned, with the first
--- reason it cannot be loaded (reject_column / reject_reason, null when it can).
+-- reason it cannot be loaded (rejected, null when it can). Each value is
+-- cleaned and typed once; the checks read the typed values.
 with
 
 -- Extra columns stay in raw_bookings; naming the contract's keeps them out of the way.
@@ -10,56 +11,73 @@ source as (
     from raw_bookings
 ),
 
-checked as (
+cleaned as (
     select
-        *,
-        coalesce(
-            check_structure(_parse_error),
-            check_required(booking_id, 'booking_id'),
-            check_required(patient_id, 'patient_id'),
-            check_required(booked_at, 'booked_at'),
-            check_timestamp(booked_at, 'booked_at'),
-            check_required(appointment_at, 'appointment_at'),
-            check_timestamp(appointment_at, 'appointment_at'),
-            check_required(treatment, 'treatment'),
-            check_required(status, 'status'),
-            check_enum(status, 'status', enum_values('bookings', 'status'))
-        ) as failed_check
+        _line as source_line,
+        _parse_error,
+        clean_text(booking_id) as booking_id,
+        clean_text(patient_id) as patient_id,
+        clean_text(booked_at) as booked_at_text,
+        clean_text(appointment_at) as appointment_at_text,
+        clean_text(treatment) as treatment,
+        clean_text(status) as status_text,
+        normalise_in(status, enum_values('bookings', 'status')) as status,
+        clean_text(location) as location,
+        clean_text(practitioner) as practitioner,
+        normalise(channel) as channel,
+        clean_text(concern) as concern_text,
+        normalise_in(concern, enum_values('bookings', 'concern')) as concern_normalised
     from source
 ),
 
 typed as (
     select
-        _line as source_line,
-        clean_text(booking_id) as booking_id,
-        clean_text(patient_id) as patient_id,
-        parse_timestamp(booked_at) as booked_at,
-        parse_timestamp(appointment_at) as appointment_at,
-        clean_text(treatment) as treatment,
-        normalise(status) as status,
-        clean_text(location) as location,
-        clean_text(practitioner) as practitioner,
-        normalise(channel) as channel,
-        enum_or_other(concern, enum_values('bookings', 'concern')) as concern,
-        case when enum_or_other(concern, enum_values('bookings', 'concern')) = 'other'
-                  and normalise(concern) <> 'other'
-            then failed('concern', 'unknown value ''' || clean_text(concern) || ''' read as other')
-        end as warning,
-        failed_check
-    from checked
+        *,
+        parse_timestamp_text(booked_at_text) as booked_at,
+        parse_timestamp_text(appointment_at_text) as appointment_at,
+        enum_or_other_value(concern_normalised, enum_values('bookings', 'concern')) as concern
+    from cleaned
 ),
 
-deduplicated as (
-    select *, first_loadable_line(booking_id, source_line, failed_check) as first_line_of_id
+checked as (
+    select
+        *,
+        coalesce(
+            check_structure(_parse_error),
+            check_present(booking_id, 'booking_id'),
+            check_present(patient_id, 'patient_id'),
+            check_present(booked_at_text, 'booked_at'),
+            check_parsed(booked_at_text, booked_at, 'not a date/time', 'booked_at'),
+            check_present(appointment_at_text, 'appointment_at'),
+            check_parsed(appointment_at_text, appointment_at, 'not a date/time', 'appointment_at'),
+            check_present(treatment, 'treatment'),
+            check_present(status_text, 'status'),
+            check_known(status_text, status, enum_values('bookings', 'status'), 'status')
+        ) as failed_check,
+        case when concern = 'other' and concern_normalised <> 'other'
+            then failed('concern', 'unknown value ''' || concern_text || ''' read as other')
+        end as warning
     from typed
+),
+
+-- Second and later loadable rows with an id are rejected (SPEC §1): an aggregate over the
+-- ids seen twice, not a window over every row.
+repeated_ids as (
+    select booking_id, min(source_line) as first_line_of_id
+    from checked
+    where failed_check is null
+    group by booking_id
+    having count(*) > 1
 ),
 
 final as (
     select
-        * exclude (failed_check, first_line_of_id, warning),
-        coalesce(failed_check, check_duplicate(source_line, first_line_of_id, 'booking_id')) as rejected,
-        warning
-    from deduplicated
+        c.source_line, c.booking_id, c.patient_id, c.booked_at, c.appointment_at, c.treatment, c.status,
+        c.location, c.practitioner, c.channel, c.concern,
+        coalesce(c.failed_check, check_duplicate(c.source_line, r.first_line_of_id, 'booking_id')) as rejected,
+        c.warning
+    from checked as c
+    left join repeated_ids as r using (booking_id)
 )
 
 select * from final

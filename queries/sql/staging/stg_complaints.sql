@@ -1,5 +1,6 @@
 -- stg_complaints: every row of complaints.csv typed and cleaned, with the
--- first reason it cannot be loaded (null when it can).
+-- first reason it cannot be loaded (null when it can). Each value is cleaned
+-- and typed once; the checks read the typed values.
 with
 
 -- Extra columns stay in raw_complaints; naming the contract's keeps them out of the way.
@@ -10,48 +11,65 @@ source as (
     from raw_complaints
 ),
 
-checked as (
+cleaned as (
     select
-        *,
-        coalesce(
-            check_structure(_parse_error),
-            check_required(complaint_id, 'complaint_id'),
-            check_required(patient_id, 'patient_id'),
-            check_required(reported_at, 'reported_at'),
-            check_timestamp(reported_at, 'reported_at'),
-            check_required(category, 'category'),
-            check_enum(category, 'category', enum_values('complaints', 'category')),
-            check_enum(severity, 'severity', enum_values('complaints', 'severity')),
-            check_timestamp(resolved_at, 'resolved_at')
-        ) as failed_check
+        _line as source_line,
+        _parse_error,
+        clean_text(complaint_id) as complaint_id,
+        clean_text(session_id) as session_id,
+        clean_text(patient_id) as patient_id,
+        clean_text(reported_at) as reported_at_text,
+        clean_text(category) as category_text,
+        normalise_in(category, enum_values('complaints', 'category')) as category,
+        clean_text(severity) as severity_text,
+        normalise_in(severity, enum_values('complaints', 'severity')) as severity,
+        clean_text(resolved_at) as resolved_at_text
     from source
 ),
 
 typed as (
     select
-        _line as source_line,
-        clean_text(complaint_id) as complaint_id,
-        clean_text(session_id) as session_id,
-        clean_text(patient_id) as patient_id,
-        parse_timestamp(reported_at) as reported_at,
-        normalise(category) as category,
-        normalise(severity) as severity,
-        parse_timestamp(resolved_at) as resolved_at,
-        failed_check
-    from checked
+        *,
+        parse_timestamp_text(reported_at_text) as reported_at,
+        parse_timestamp_text(resolved_at_text) as resolved_at
+    from cleaned
 ),
 
-deduplicated as (
-    select *, first_loadable_line(complaint_id, source_line, failed_check) as first_line_of_id
+checked as (
+    select
+        *,
+        coalesce(
+            check_structure(_parse_error),
+            check_present(complaint_id, 'complaint_id'),
+            check_present(patient_id, 'patient_id'),
+            check_present(reported_at_text, 'reported_at'),
+            check_parsed(reported_at_text, reported_at, 'not a date/time', 'reported_at'),
+            check_present(category_text, 'category'),
+            check_known(category_text, category, enum_values('complaints', 'category'), 'category'),
+            check_known(severity_text, severity, enum_values('complaints', 'severity'), 'severity'),
+            check_parsed(resolved_at_text, resolved_at, 'not a date/time', 'resolved_at')
+        ) as failed_check
     from typed
+),
+
+-- Second and later loadable rows with an id are rejected (SPEC §1): an aggregate over the
+-- ids seen twice, not a window over every row.
+repeated_ids as (
+    select complaint_id, min(source_line) as first_line_of_id
+    from checked
+    where failed_check is null
+    group by complaint_id
+    having count(*) > 1
 ),
 
 final as (
     select
-        * exclude (failed_check, first_line_of_id),
-        coalesce(failed_check, check_duplicate(source_line, first_line_of_id, 'complaint_id')) as rejected,
+        c.source_line, c.complaint_id, c.session_id, c.patient_id, c.reported_at, c.category, c.severity,
+        c.resolved_at,
+        coalesce(c.failed_check, check_duplicate(c.source_line, r.first_line_of_id, 'complaint_id')) as rejected,
         null::struct(column_name varchar, reason varchar) as warning
-    from deduplicated
+    from checked as c
+    left join repeated_ids as r using (complaint_id)
 )
 
 select * from final

@@ -11,40 +11,50 @@ source as (
     from raw_consumables
 ),
 
-checked as (
+cleaned as (
+    select
+        _line as source_line,
+        _parse_error,
+        clean_text(session_id) as session_id,
+        clean_text(item) as item,
+        clean_text(category) as category_text,
+        normalise_in(category, enum_values('consumables', 'category')) as category_normalised,
+        clean_text(lot) as lot,
+        clean_text(quantity) as quantity_text,
+        clean_text(unit) as unit_text,
+        normalise_in(unit, enum_values('consumables', 'unit')) as unit,
+        clean_text(unit_cost) as unit_cost_text
+    from source
+),
+
+typed as (
     select
         *,
-        coalesce(
-            check_structure(_parse_error),
-            check_required(session_id, 'session_id'),
-            check_required(item, 'item'),
-            check_required(quantity, 'quantity'),
-            check_number(quantity, 'quantity', 0, 'infinity'::double),
-            case when parse_number(quantity) = 0
-                then failed('quantity', 'out of range, must be above 0: ''' || clean_text(quantity) || '''') end,
-            check_required(unit, 'unit'),
-            check_enum(unit, 'unit', enum_values('consumables', 'unit')),
-            check_number(unit_cost, 'unit_cost', 0, 'infinity'::double)
-        ) as failed_check
-    from source
+        parse_number_text(quantity_text) as quantity,
+        parse_number_text(unit_cost_text) as unit_cost,
+        enum_or_other_value(category_normalised, enum_values('consumables', 'category')) as category
+    from cleaned
 ),
 
 final as (
     select
-        _line as source_line,
-        clean_text(session_id) as session_id,
-        clean_text(item) as item,
-        enum_or_other(category, enum_values('consumables', 'category')) as category,
-        clean_text(lot) as lot,
-        parse_number(quantity) as quantity,
-        normalise(unit) as unit,
-        parse_number(unit_cost) as unit_cost,
-        failed_check as rejected,
-        case when enum_or_other(category, enum_values('consumables', 'category')) = 'other'
-                  and normalise(category) <> 'other'
-            then failed('category', 'unknown value ''' || clean_text(category) || ''' read as other')
+        source_line, session_id, item, category, lot, quantity, unit, unit_cost,
+        coalesce(
+            check_structure(_parse_error),
+            check_present(session_id, 'session_id'),
+            check_present(item, 'item'),
+            check_present(quantity_text, 'quantity'),
+            check_range(quantity_text, quantity, 'quantity', 0, 'infinity'::double),
+            case when quantity = 0
+                then failed('quantity', 'out of range, must be above 0: ''' || quantity_text || '''') end,
+            check_present(unit_text, 'unit'),
+            check_known(unit_text, unit, enum_values('consumables', 'unit'), 'unit'),
+            check_range(unit_cost_text, unit_cost, 'unit_cost', 0, 'infinity'::double)
+        ) as rejected,
+        case when category = 'other' and category_normalised <> 'other'
+            then failed('category', 'unknown value ''' || category_text || ''' read as other')
         end as warning
-    from checked
+    from typed
 )
 
 select * from final

@@ -1,5 +1,6 @@
 -- stg_sessions: every row of sessions.csv typed and cleaned, with the first
--- reason it cannot be loaded (null when it can).
+-- reason it cannot be loaded (null when it can). Each value is cleaned and
+-- typed once; the checks read the typed values.
 with
 
 -- Extra columns stay in raw_sessions; naming the contract's keeps them out of the way.
@@ -11,58 +12,76 @@ source as (
     from raw_sessions
 ),
 
-checked as (
+cleaned as (
     select
-        *,
-        coalesce(
-            check_structure(_parse_error),
-            check_required(session_id, 'session_id'),
-            check_required(patient_id, 'patient_id'),
-            check_required(performed_at, 'performed_at'),
-            check_timestamp(performed_at, 'performed_at'),
-            check_required(treatment, 'treatment'),
-            check_required(body_area, 'body_area'),
-            check_enum(body_area, 'body_area', enum_values('sessions', 'body_area')),
-            check_number(needle_depth_mm, 'needle_depth_mm', 0.1, 3.0),
-            -- try_cast would round '60.5' to 61: a fraction is rejected, not guessed at.
-            case when clean_text(duration_min) is not null
-                      and coalesce(parse_number(duration_min) <> floor(parse_number(duration_min)), true)
-                then failed('duration_min', 'not a whole number: ''' || clean_text(duration_min) || '''') end,
-            check_number(duration_min, 'duration_min', 0, 1440),
-            check_number(price, 'price', 0, 'infinity'::double)
-        ) as failed_check
+        _line as source_line,
+        _parse_error,
+        clean_text(session_id) as session_id,
+        clean_text(booking_id) as booking_id,
+        clean_text(patient_id) as patient_id,
+        clean_text(performed_at) as performed_at_text,
+        clean_text(treatment) as treatment,
+        clean_text(body_area) as body_area_text,
+        normalise_in(body_area, enum_values('sessions', 'body_area')) as body_area,
+        clean_text(needle_depth_mm) as needle_depth_mm_text,
+        clean_text(duration_min) as duration_min_text,
+        clean_text(practitioner) as practitioner,
+        clean_text(location) as location,
+        clean_text(price) as price_text
     from source
 ),
 
 typed as (
     select
-        _line as source_line,
-        clean_text(session_id) as session_id,
-        clean_text(booking_id) as booking_id,
-        clean_text(patient_id) as patient_id,
-        parse_timestamp(performed_at) as performed_at,
-        clean_text(treatment) as treatment,
-        normalise(body_area) as body_area,
-        parse_number(needle_depth_mm) as needle_depth_mm,
-        try_cast(clean_text(duration_min) as integer) as duration_min,
-        clean_text(practitioner) as practitioner,
-        clean_text(location) as location,
-        parse_number(price) as price,
-        failed_check
-    from checked
+        *,
+        parse_timestamp_text(performed_at_text) as performed_at,
+        parse_number_text(needle_depth_mm_text) as needle_depth_mm,
+        parse_number_text(duration_min_text) as duration_number,
+        parse_number_text(price_text) as price
+    from cleaned
 ),
 
-deduplicated as (
-    select *, first_loadable_line(session_id, source_line, failed_check) as first_line_of_id
+checked as (
+    select
+        *,
+        coalesce(
+            check_structure(_parse_error),
+            check_present(session_id, 'session_id'),
+            check_present(patient_id, 'patient_id'),
+            check_present(performed_at_text, 'performed_at'),
+            check_parsed(performed_at_text, performed_at, 'not a date/time', 'performed_at'),
+            check_present(treatment, 'treatment'),
+            check_present(body_area_text, 'body_area'),
+            check_known(body_area_text, body_area, enum_values('sessions', 'body_area'), 'body_area'),
+            check_range(needle_depth_mm_text, needle_depth_mm, 'needle_depth_mm', 0.1, 3.0),
+            -- try_cast would round '60.5' to 61: a fraction is rejected, not guessed at.
+            case when duration_min_text is not null and coalesce(duration_number <> floor(duration_number), true)
+                then failed('duration_min', 'not a whole number: ''' || duration_min_text || '''') end,
+            check_range(duration_min_text, duration_number, 'duration_min', 0, 1440),
+            check_range(price_text, price, 'price', 0, 'infinity'::double)
+        ) as failed_check
     from typed
+),
+
+-- Second and later loadable rows with an id are rejected (SPEC §1): an aggregate over the
+-- ids seen twice, not a window over every row.
+repeated_ids as (
+    select session_id, min(source_line) as first_line_of_id
+    from checked
+    where failed_check is null
+    group by session_id
+    having count(*) > 1
 ),
 
 final as (
     select
-        * exclude (failed_check, first_line_of_id),
-        coalesce(failed_check, check_duplicate(source_line, first_line_of_id, 'session_id')) as rejected,
+        c.source_line, c.session_id, c.booking_id, c.patient_id, c.performed_at, c.treatment, c.body_area,
+        c.needle_depth_mm, try_cast(c.duration_min_text as integer) as duration_min, c.practitioner, c.location,
+        c.price,
+        coalesce(c.failed_check, check_duplicate(c.source_line, r.first_line_of_id, 'session_id')) as rejected,
         null::struct(column_name varchar, reason varchar) as warning
-    from deduplicated
+    from checked as c
+    left join repeated_ids as r using (session_id)
 )
 
 select * from final
