@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from queries.api import Filters, run_query
+from queries.api import Filters, nothing_to_report, run_query
 from queries.kpis import Target, TargetsError
 from queries.load import LoadError, LoadResult, Progress, load, open_database
 from queries.settings import SETTINGS_NAME, TARGETS_NAME, Settings, read_settings
@@ -123,6 +123,15 @@ def absent_files() -> set[str]:
     """Optional exports (complaints, consumables) this dataset does not have."""
     summary = query("load_summary")
     return set(summary.loc[~summary["is_present"], "entity"])
+
+
+def nothing_loaded() -> str | None:
+    """Why this dataset has no figures (no booking or session loaded), or None: see queries.api.nothing_to_report."""
+    summary = query("load_summary")
+    files = {row.entity: {"file": row.file_name, "read": row.count_read, "loaded": row.count_loaded}
+             for row in summary.itertuples()}
+    problem = nothing_to_report(files)
+    return problem[0].upper() + problem[1:] if problem else None
 
 
 def export_date() -> date:

@@ -12,6 +12,7 @@ not shadow an import.)
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,12 @@ def open_page(page: str, **query_params) -> AppTest:
     at.switch_page(f"views/{page}.py").run()
     assert not at.exception, [e.message for e in at.exception]
     return at
+
+
+def unescaped(markdown: str) -> str:
+    """Markdown as a person reads it when it came through ui.md_plain: backslash escapes and the invisible
+    word joiners that stop autolinks removed."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
 
 
 def multiselect(at: AppTest, label: str):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from conftest import SAMPLE_DATA, booking, session, write_export
+from pages import unescaped
 from streamlit.testing.v1 import AppTest
 
 from queries.api import Filters
@@ -307,10 +308,16 @@ def test_an_upload_whose_bookings_are_all_rejected_still_shows_why():
     assert files_table(at).loc["bookings.csv", "count_rejected"] == 1
     assert at.dataframe[1].value.to_dict("records") == [
         {"File": "bookings.csv", "Line": 2, "Column": "booked_at", "Reason": "not a date/time: 'next week'"}]
-    assert "—" in at.markdown[0].value  # no dates to show, and no crash
+    # No booking or session loaded: nothing to report, not figures as of today.
+    warning = unescaped(at.warning[0].value)
+    assert "Nothing to report: no booking or session could be loaded" in warning
+    assert "bookings.csv: its one row rejected" in warning and "sessions.csv: no rows after the header" in warning
+    assert not any("figures as of" in m.value for m in at.markdown)
     at.switch_page(PAGES["overview"]).run()
     assert not at.exception
-    assert any("No sessions or bookings match" in i.value for i in at.info)
+    assert at.title[0].value == "Overview"
+    assert "no booking or session in this export could be loaded" in at.info[0].value
+    assert not at.metric and not at.get("plotly_chart")
 
 
 def test_an_uploaded_targets_file_replaces_the_startup_targets(tmp_path):
@@ -403,6 +410,6 @@ def test_a_broken_settings_file_is_named_and_the_defaults_used(tmp_path, monkeyp
     settings.write_text("[recall]\nmin_days = 90\nmax_days = 30\n")
     monkeypatch.setenv("PRACTICE_SETTINGS", str(settings))
     at = open_app(period="all")
-    assert any("practice.toml" in w.value and "min_days" in w.value for w in at.warning)
+    assert any("practice.toml" in unescaped(w.value) and "min_days" in unescaped(w.value) for w in at.warning)
     assert sum("Practice settings not used" in w.value for w in at.warning) == 1  # once, not per table
     assert metrics(at)["Revenue"].startswith("$")

@@ -10,10 +10,16 @@ try:
     dataset = source.current()
 except LoadError:
     dataset = None  # app.py has said why; uploading is still possible
-if dataset is not None:
+nothing_loaded = source.nothing_loaded() if dataset is not None else None
+if nothing_loaded:
+    # load_meta would date this export today: there is no date, and so no figure, to show.
+    st.warning(ui.md_plain(nothing_loaded), icon=":material/warning:")
+    st.caption(f"Showing {ui.md_plain(dataset.label)}. The other pages have nothing to show until an export with "
+               "at least one booking or session is loaded.")
+elif dataset is not None:
     meta = source.query("load_meta").iloc[0]
     st.markdown(
-        f"Showing **{dataset.label}** · figures as of **{ui.day(source.export_date())}** "
+        f"Showing **{ui.md_plain(dataset.label)}** · figures as of **{ui.day(source.export_date())}** "
         f"(the latest booking made or session performed) · covers "
         f"{ui.day(meta['data_starts_on'])} – {ui.day(meta['last_appointment_on'])} including booked appointments."
     )
@@ -97,4 +103,5 @@ st.caption("Rows that point at a booking or session not in the export (orphans).
            "counted where they can be; complaints without a known session are left out of complaint rates.")
 ui.table_with_download(quality, "data_quality.csv")
 
-export.export_button(filters.current_view(), "data")
+if not nothing_loaded:  # no sidebar, no period: nothing to export
+    export.export_button(filters.current_view(), "data")
