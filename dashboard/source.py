@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from dashboard import uploads
 from queries.api import Filters, nothing_to_report, run_query
 from queries.kpis import Target, TargetsError
 from queries.load import LoadError, LoadResult, Progress, load, open_database
@@ -81,11 +82,15 @@ def current() -> Dataset:
 
 
 def load_upload(files: list, progress: Progress | None = None) -> LoadResult:
-    """Load uploaded exports into this session only; on error the previous data stays."""
+    """Load uploaded exports into this session only; on error (uploads.UploadRefused when a file cannot be
+    used: a name leaving the folder, a workbook, binary data) the previous data stays."""
+    checked = uploads.check(files)
+    if checked.problems:
+        raise uploads.UploadRefused(checked.problems)
     folder = Path(tempfile.mkdtemp(prefix="practice-upload-"))
     try:
-        for uploaded in files:
-            (folder / Path(uploaded.name).name).write_bytes(uploaded.getvalue())
+        for name, uploaded in checked.accepted.items():
+            (folder / name).write_bytes(uploaded.getvalue())
         result = load(folder, progress=progress)
         uploaded_settings = read_settings(folder)
     except TargetsError as exc:
@@ -97,7 +102,7 @@ def load_upload(files: list, progress: Progress | None = None) -> LoadResult:
     finally:
         # The exports hold patient data: nothing of them stays on disk.
         shutil.rmtree(folder, ignore_errors=True)
-    names = ", ".join(sorted(f.name for f in files))
+    names = ", ".join(sorted(checked.accepted))
     st.session_state[UPLOAD_KEY] = Dataset(result.connection, result.version, f"Uploaded: {names}", None, True,
                                            uploaded_settings)
     return result

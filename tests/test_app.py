@@ -218,7 +218,7 @@ def test_uploading_a_broken_export_keeps_the_data_loaded_before(tmp_path):
     before = files_table(at)
     broken = io.StringIO("booking_id,patient_id,booked_at\nB1,P1,2025-01-01\n").getvalue().encode()
     at = upload(at, {"bookings.csv": broken, "sessions.csv": b"session_id\nS1\n"})
-    errors = " ".join(e.value for e in at.error)
+    errors = " ".join(unescaped(e.value) for e in at.error)
     assert "Nothing was changed" in errors and "bookings.csv" in errors and "appointment_at" in errors
     assert files_table(at).equals(before)
 
@@ -295,7 +295,7 @@ def test_a_treatment_with_bookings_but_no_sessions_has_no_trend_chart_but_no_err
 
 def test_an_upload_without_the_required_files_names_them_not_a_temporary_folder():
     at = upload(open_app("data"), {"Appointments.csv": b"booking_id\nB1\n"})
-    error = at.error[0].value
+    error = unescaped(at.error[0].value)
     assert "bookings.csv: required file not found among the uploaded files" in error
     assert "/tmp" not in error
 

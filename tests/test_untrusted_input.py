@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from dashboard.uploads import UploadRejected, check, content_problem, safe_name
 from queries.api import nothing_to_report
 
 # --- an export with nothing to report ----------------------------------------------------------------------------
@@ -30,3 +31,85 @@ def test_nothing_to_report_when_no_booking_or_session_loaded(bookings, sessions,
         assert problem.startswith("nothing to report: no booking or session could be loaded")
         for part in reason:
             assert part in problem
+
+
+# --- uploaded file names -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, saved_as", [
+    ("bookings.csv", "bookings.csv"),
+    ("exports/2025/bookings.csv", "bookings.csv"),  # a folder upload's relative path: its last part
+    ("exports\\bookings.csv", "bookings.csv"),  # the same from Windows
+    ("  sessions.csv ", "sessions.csv"),
+    ("..bookings.csv", "..bookings.csv"),  # dots inside a name climb nowhere
+    ("[click](javascript:alert(1)).csv", "[click](javascript:alert(1)).csv"),  # markup: the page escapes it
+])
+def test_an_upload_is_saved_under_its_last_name_part(name, saved_as):
+    assert safe_name(name) == saved_as
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("../bookings.csv", "climb out"),
+    ("exports/../../etc/cron.d/x.csv", "climb out"),
+    ("..\\..\\bookings.csv", "climb out"),
+    ("..", "climb out"),
+    ("/etc/passwd", "not a path from the root"),
+    ("\\\\server\\share\\bookings.csv", "not a path from the root"),
+    ("C:\\Users\\me\\bookings.csv", "not a path from the root"),
+    ("c:bookings.csv", "not a path from the root"),
+    ("bookings.csv\x00.toml", "control character"),
+    ("book\nings.csv", "control character"),
+    ("exports/", "not a file name"),
+    ("", "not a file name"),
+    (".", "not a file name"),
+    ("x" * 300 + ".csv", "longer than 255"),
+])
+def test_an_upload_name_leaving_the_folder_is_refused(name, reason):
+    with pytest.raises(UploadRejected, match=reason):
+        safe_name(name)
+
+
+XLSX = b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00[Content_Types].xml"
+ZIP = b"PK\x03\x04\x14\x00\x00\x00\x08\x00bookings.csv"
+XLS = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100
+CSV = b"booking_id,patient_id\r\nB1,P1\r\n"
+
+
+@pytest.mark.parametrize("name, head, message", [
+    ("bookings.csv", CSV, None),
+    ("bookings.csv", b"\xef\xbb\xbf" + CSV, None),  # UTF-8 with a byte-order mark
+    ("bookings.csv", "booking_id,treatment\nB1,Peel\u00e9\n".encode("cp1252"), None),  # Windows-1252
+    ("bookings.csv", b"\xff\xfe" + CSV.decode().encode("utf-16-le"), None),  # Excel's "Unicode text"
+    ("practice.toml", b'currency = "\xe2\x82\xac"\n', None),
+    ("bookings.csv", b"", None),  # empty: the loader says the header is missing
+    ("bookings.xlsx", XLSX, "bookings.xlsx is an Excel workbook, not a CSV file: open it in Excel"),
+    ("bookings.csv", XLSX, "bookings.csv is an Excel workbook"),  # renamed, still a workbook
+    ("bookings.xls", XLS, "bookings.xls is an Excel 97-2003 workbook (.xls), not a CSV file"),
+    ("exports.zip", ZIP, "exports.zip is a zip archive: unzip it"),
+    ("bookings.xlsx", CSV, "bookings.xlsx is not a CSV file"),  # a CSV named .xlsx: rename it
+    ("sessions.csv", b"\x7fELF\x02\x01\x01\x00\x00\x00", "sessions.csv is not a text file"),
+    ("sessions.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "sessions.csv is not a text file"),
+    ("sessions.csv", bytes(range(1, 9)) * 20, "sessions.csv is not a text file"),  # control bytes, no NUL
+])
+def test_an_upload_that_is_not_a_csv_is_named_with_what_to_do(name, head, message):
+    problem = content_problem(name, head)
+    if message is None:
+        assert problem is None
+    else:
+        assert problem.startswith(message)
+        assert "save it as CSV (comma delimited)" in problem or "unzip" in problem
+
+
+class _Upload:
+    def __init__(self, name: str, data: bytes):
+        self.name, self._data = name, data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def test_uploads_are_sorted_into_those_to_load_and_each_refusal():
+    checked = check([_Upload("exports/bookings.csv", CSV), _Upload("Bookings.csv", CSV),
+                     _Upload("../sessions.csv", CSV), _Upload("sessions.xlsx", XLSX), _Upload("practice.toml", b"")])
+    assert list(checked.accepted) == ["bookings.csv", "practice.toml"]
+    assert [p.split(":")[0].split(" ")[0] for p in checked.problems] == ["Bookings.csv", "../sessions.csv",
+                                                                         "sessions.xlsx"]
