@@ -8,11 +8,13 @@ import tomllib
 import pytest
 from conftest import ROOT, SAMPLE_DATA
 from pages import (  # noqa: F401
+    assert_plain_markdown,
     fresh_caches,
     open_page,
     unescaped,
 )
 
+from dashboard.filters import PARSERS
 from dashboard.uploads import SAVE_AS_CSV
 
 PAGES = ["overview", "body_areas", "rebooking", "aftercare", "consumables", "demand", "explore", "data"]
@@ -79,3 +81,111 @@ def test_the_data_page_on_an_export_with_nothing_loaded_says_so(header_only):
     assert not any("figures as of" in m.value for m in at.markdown)
     assert at.dataframe[1].value["Reason"].tolist() == ["not a date/time: 'not a date'"]
     assert not [b for b in at.get("download_button") if b.proto.label == "Export this view"]
+
+
+# --- links carrying what the app does not know -----------------------------------------------------------------------
+
+MARK = "zz_hostile"  # in every planted value, so it can be looked for in every query
+SQL = f"{MARK}' OR '1'='1'; DROP TABLE fct_sessions; --"
+# Free text a person may search for or pick: kept, and bound as a value (never part of the SQL text).
+FREE_TEXT = {"x_contains": f"treatment:{SQL}", "x_patient": SQL}
+
+
+class RecordingCursor:
+    """A DuckDB cursor that notes every statement and its bound values before running it."""
+
+    def __init__(self, cursor, log: list):
+        self._cursor, self._log = cursor, log
+
+    def execute(self, sql, parameters=None):
+        self._log.append((sql, parameters))
+        return self._cursor.execute(sql, parameters) if parameters is not None else self._cursor.execute(sql)
+
+    def sql(self, sql, params=None, **kwargs):
+        self._log.append((sql, params))
+        return self._cursor.sql(sql, params=params, **kwargs)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._cursor.close()
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+class RecordingConnection(RecordingCursor):
+    def cursor(self):
+        return RecordingCursor(self._cursor.cursor(), self._log)
+
+
+@pytest.fixture
+def statements(monkeypatch) -> list:
+    """Every statement the app runs on its data, with its bound values (the data: the sample)."""
+    import dataclasses
+
+    from dashboard import source
+
+    log: list = []
+    real_load = source.load
+
+    def recording_load(*args, **kwargs):
+        result = real_load(*args, **kwargs)
+        return dataclasses.replace(result, connection=RecordingConnection(result.connection, log))
+
+    monkeypatch.setattr(source, "load", recording_load)
+    return log
+
+
+def hostile_link() -> dict[str, list[str]]:
+    """Every parameter the app reads, each with SQL in quotes and with a value far too long, plus names it does
+    not know."""
+    link = {name: [SQL, MARK + "x" * 5000] for name in PARSERS}
+    link |= {name: [value] for name, value in FREE_TEXT.items()}
+    link |= {"utm_source": [SQL], SQL: ["1"], "<img src=x onerror=alert(1)>": ["[click](http://x)"]}
+    return link
+
+
+def open_with_link(page: str, link: dict[str, list[str]]):
+    from pages import APP
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    for name, values in link.items():
+        at.query_params[name] = values
+    at.run()
+    if page != "overview":
+        at.switch_page(f"views/{page}.py").run()
+    return at
+
+
+@pytest.mark.parametrize("page", ["overview", "rebooking", "consumables", "explore"])
+def test_a_hostile_link_is_dropped_with_one_notice_and_never_reaches_sql_text(statements, page):
+    at = open_with_link(page, hostile_link())
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title[0].value == page.capitalize()
+    if page == "explore":  # the search text is kept, bound, and matches nothing
+        assert any("No rows match these column filters" in i.value for i in at.info)
+    else:  # the page draws its figures, on the defaults
+        assert at.get("plotly_chart") and at.metric
+
+    # One notice names every parameter dropped, as text (no link, no image).
+    notice = next(w.value for w in at.sidebar.warning if unescaped(w.value).startswith("Not used from the link"))
+    names = ("period", "as_of", "body_area", "recall_min", "x_sort", "utm_source", "<img src=x onerror=alert(1)>")
+    assert_plain_markdown(notice, *(repr(name) for name in names))
+    # What was dropped is gone from the link. Text a page checks against the data where it reads it (a lot) stays
+    # in the link for that page, unread elsewhere; on its page it is dropped too.
+    unread = {"lot", "curve_groups", *FREE_TEXT} - ({"lot"} if page == "consumables" else set())
+    for name, values in at.query_params.items():
+        assert name in PARSERS, name
+        if MARK in str(values):
+            assert name in unread, (name, values)
+
+    # Every statement run: the planted text is never SQL, and is a bound value only where free text is searched.
+    assert statements
+    for sql, params in statements:
+        assert MARK not in sql, sql
+        for name, value in (params or {}).items():
+            if MARK in str(value):
+                assert page == "explore" and (name == "patient_id" or name.startswith("f")), (name, value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from dashboard.filters import PAGE_PARAMS, PARSERS, SIDEBAR_PARAMS, dropped_notice, screen_params
 from dashboard.uploads import UploadRejected, check, content_problem, safe_name
 from queries.api import nothing_to_report
 
@@ -113,3 +114,62 @@ def test_uploads_are_sorted_into_those_to_load_and_each_refusal():
     assert list(checked.accepted) == ["bookings.csv", "practice.toml"]
     assert [p.split(":")[0].split(" ")[0] for p in checked.problems] == ["Bookings.csv", "../sessions.csv",
                                                                          "sessions.xlsx"]
+
+
+# --- parameters in a link ------------------------------------------------------------------------------------------
+
+SQL = "x' OR '1'='1'; DROP TABLE fct_sessions; --"
+
+
+@pytest.mark.parametrize("params, kept, dropped", [
+    # what the app writes itself is kept as it is
+    ({"period": ["custom"], "from": ["2025-01-01"], "to": ["2025-03-31"], "as_of": ["2025-06-30"]},
+     {"period": ["custom"], "from": ["2025-01-01"], "to": ["2025-03-31"], "as_of": ["2025-06-30"]}, []),
+    ({"location": ["Harbour St", "O'Brien Clinic"], "body_area": ["face"], "concern": ["acne_scars"]},
+     {"location": ["Harbour St", "O'Brien Clinic"], "body_area": ["face"], "concern": ["acne_scars"]}, []),
+    ({"recall_min": ["42"], "recall_max": ["3650"], "curve_by": ["treatment"], "lot": ["LOT-7 (B)"]},
+     {"recall_min": ["42"], "recall_max": ["3650"], "curve_by": ["treatment"], "lot": ["LOT-7 (B)"]}, []),
+    ({"x_entity": ["sessions"], "x_cols": ["session_id,price"], "x_sort": ["price"], "x_dir": ["desc"],
+      "x_page": ["3"], "x_contains": ["treatment:peel, 50%"], "x_in": ["status:no_show"], "x_min": ["price:10"]},
+     {"x_entity": ["sessions"], "x_cols": ["session_id,price"], "x_sort": ["price"], "x_dir": ["desc"],
+      "x_page": ["3"], "x_contains": ["treatment:peel, 50%"], "x_in": ["status:no_show"], "x_min": ["price:10"]}, []),
+    # unknown names
+    ({"utm_source": ["newsletter"], SQL: ["1"]}, {},
+     [("utm_source", "not a setting of this app"), (SQL, "not a setting of this app")]),
+    # values each parameter's parser refuses
+    ({"period": ["forever"]}, {}, [("period", "'forever' is not a choice the app offers")]),
+    ({"period": [SQL]}, {}, [("period", f"{SQL!r} is not a choice the app offers")]),
+    ({"from": ["2025-02-30"], "as_of": ["20250101"]}, {},
+     [("from", "'2025-02-30' is not a date (YYYY-MM-DD)"), ("as_of", "'20250101' is not a date (YYYY-MM-DD)")]),
+    ({"body_area": ["face", "elbow"]}, {"body_area": ["face"]}, [("body_area", "'elbow' is not a choice the app offers")]),
+    ({"concern": ["Acne Scars"]}, {}, [("concern", "'Acne Scars' is not a name the app uses")]),
+    ({"recall_min": ["-5"], "recall_max": ["99999"]}, {},
+     [("recall_min", "'-5' is not a whole number from 0 to 3,650"),
+      ("recall_max", "'99999' is not a whole number from 0 to 3,650")]),
+    ({"x_sort": [SQL], "x_dir": ["sideways"], "x_page": ["0"]}, {},
+     [("x_sort", f"{SQL!r} is not a name the app uses"), ("x_dir", "'sideways' is not one of asc or desc"),
+      ("x_page", "'0' is not a whole number from 1 to 1,000,000,000")]),
+    ({"x_cols": ["session_id,price;drop"], "x_in": [f"status) or (1=1:{SQL}"]}, {},
+     [("x_cols", "'session_id,price;drop' is not a name the app uses"),
+      ("x_in", f"{'status) or (1=1:' + SQL!r} is not column:value")]),
+    # size and characters, whatever the name
+    ({"location": ["x" * 201, "Harbour St"]}, {"location": ["Harbour St"]}, [("location", "longer than 200 characters")]),
+    ({"treatment": ["Peel\x00"], "lot": ["A\nB"]}, {},
+     [("treatment", "holds a control character"), ("lot", "holds a control character")]),
+    ({"location": [f"L{i}" for i in range(101)]}, {}, [("location", "given more than 100 times")]),
+    ({"x_contains": ["treatment:" + "y" * 256]}, {}, [("x_contains", "longer than 265 characters")]),
+])
+def test_a_link_keeps_only_known_parameters_with_values_their_parser_accepts(params, kept, dropped):
+    screened = screen_params(params)
+    assert screened.kept == kept
+    assert screened.dropped == dropped
+
+
+def test_every_parameter_the_app_reads_has_a_parser():
+    assert set(PARSERS) == set(SIDEBAR_PARAMS) | set(PAGE_PARAMS)
+
+
+def test_the_notice_names_each_dropped_parameter_briefly():
+    notice = dropped_notice([("utm_source", "not a setting of this app"), ("z" * 300, "not a setting of this app")])
+    assert notice == ("Not used from the link: 'utm_source' (not a setting of this app); "
+                      f"'{'z' * 40}…' (not a setting of this app).")
