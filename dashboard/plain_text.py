@@ -25,6 +25,8 @@ def for_markdown(text) -> str:
 
 def for_plotly(text) -> str:
     """`text` as plotly must get it to draw it literally: `<`, `>` and `&` escaped (plotly draws <b>,
-    <a href>, <br> as live markup; quote=False, as it would print &quot; as is), and `%{` broken by a word
-    joiner so that a name placed in a hovertemplate is not read as a placeholder."""
-    return html.escape(str(text), quote=False).replace("%{", "%" + WORD_JOINER + "{")
+    <a href>, <br> as live markup; quote=False, as it would print &quot; as is), `%{` broken by a word
+    joiner so that a name placed in a hovertemplate is not read as a placeholder, and a word joiner before
+    a text that starts and ends with `$` (plotly typesets it as LaTeX where MathJax is loaded)."""
+    text = html.escape(str(text), quote=False).replace("%{", "%" + WORD_JOINER + "{")
+    return WORD_JOINER + text if len(text) > 1 and text.startswith("$") and text.endswith("$") else text

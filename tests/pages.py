@@ -64,7 +64,8 @@ def unescaped(markdown: str) -> str:
 
 
 # Markup Streamlit would render in Markdown: a link `](`, an HTML tag, LaTeX `$…$`, a colour `:red[`, an autolink.
-RAW_MARKUP = re.compile(r"(?<!\\)\]\(|(?<!\\)<[A-Za-z/]|(?<!\\)\$[^$\s]|(?<!\\):[a-z]+(?<!\\)\[|https?(?<!\\):(?!\u2060)//")
+RAW_MARKUP = re.compile(r"(?<!\\)\]\(|(?<!\\)<[A-Za-z/]|(?<!\\)\$[^$\s][^$]*(?<!\\)\$|(?<!\\):[a-z]+(?<!\\)\[|"
+                        r"https?(?<!\\):(?!\u2060)//")
 
 
 def assert_plain_markdown(markdown: str, *texts: str) -> None:

@@ -3,18 +3,24 @@ nothing, export text that looks like markup, and links carrying parameters the a
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import pytest
-from conftest import ROOT, SAMPLE_DATA
+from conftest import HOSTILE, ROOT, SAMPLE_DATA, write_hostile_export
 from pages import (  # noqa: F401
     assert_plain_markdown,
+    chart_specs,
+    drawn_text,
     fresh_caches,
     open_page,
+    segmented,
     unescaped,
 )
 
+from dashboard.charts import plain
 from dashboard.filters import PARSERS
+from dashboard.ui import md_plain
 from dashboard.uploads import SAVE_AS_CSV
 
 PAGES = ["overview", "body_areas", "rebooking", "aftercare", "consumables", "demand", "explore", "data"]
@@ -189,3 +195,73 @@ def test_a_hostile_link_is_dropped_with_one_notice_and_never_reaches_sql_text(st
         for name, value in (params or {}).items():
             if MARK in str(value):
                 assert page == "explore" and (name == "patient_id" or name.startswith("f")), (name, value)
+
+
+# --- export text that looks like markup ------------------------------------------------------------------------------
+
+FOLDER = f"export {HOSTILE[1]} {HOSTILE[2]} {HOSTILE[3]} {HOSTILE[4]}"  # a folder name is shown too
+TREATMENT, LOCATION, PRACTITIONER = f"Micro-needling {HOSTILE[0]}", HOSTILE[0], HOSTILE[2]
+ITEM, LOT, PATIENT = f"Numbing {HOSTILE[5]}", HOSTILE[1], f"P00 {HOSTILE[0]}"
+
+
+@pytest.fixture
+def hostile(tmp_path, monkeypatch):
+    folder = write_hostile_export(tmp_path / FOLDER)
+    monkeypatch.setenv("PRACTICE_DATA", str(folder))
+    return folder
+
+
+def markdown_shown(at) -> list[str]:
+    """Everything on the page Streamlit renders as Markdown: text elements, alerts, headings, cards, expanders."""
+    texts = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error",
+                                  "success") for e in getattr(at, kind)]
+    texts += [t for m in at.metric for t in (m.label, m.value, m.proto.help)]
+    texts += [e.label for e in at.expander] + [t.label for t in at.tabs]
+    return texts
+
+
+# page, (segmented control key, value) to show export names, names drawn in its charts, names in its Markdown
+PAGES_WITH_NAMES = [
+    ("overview", None, [], []),
+    ("body_areas", ("area_split", "location"), [LOCATION], []),
+    ("body_areas", None, [TREATMENT], []),
+    ("rebooking", ("rebooking_group", "practitioner"), [PRACTITIONER], []),
+    ("aftercare", ("complaint_split", "treatment"), [TREATMENT], []),
+    ("consumables", ("tip_group", "location"), [ITEM, LOT, LOCATION], [LOCATION]),
+    ("demand", None, [], []),
+    ("explore", None, [PATIENT], [PATIENT]),
+    ("data", None, [], [FOLDER]),
+]
+
+
+@pytest.mark.parametrize("page, control, in_charts, in_markdown", PAGES_WITH_NAMES)
+def test_export_text_is_shown_as_typed_on_every_page(hostile, page, control, in_charts, in_markdown):
+    link = {"x_entity": "sessions", "x_patient": PATIENT} if page == "explore" else {}
+    at = open_page(page, period="all", **link)
+    if control:
+        segmented(at, *control)
+    assert not at.exception
+
+    # Markdown: never a link, an image, bold, LaTeX or colour made of export text; the names it shows, escaped.
+    shown = markdown_shown(at)
+    for text in shown:
+        assert_plain_markdown(text)
+        for planted in HOSTILE:
+            assert planted not in text, (planted, text)
+    for name in in_markdown:
+        assert any(md_plain(name) in text for text in shown), name
+
+    # Plotly: <, >, & escaped in titles, ticks, legends, hovers and annotations; no name read as a placeholder.
+    specs = chart_specs(at)
+    drawn = drawn_text(specs)
+    for planted in HOSTILE:
+        if any(mark in planted for mark in "<>&%"):  # Markdown means nothing to plotly: `[click](…)` is drawn as typed
+            assert planted not in drawn, planted
+    assert not [line for line in drawn.splitlines() if re.fullmatch(r"\$.*\$", line)]  # LaTeX to plotly
+    assert "<img" not in drawn and "<a href" not in drawn and "<b>" not in drawn
+    for name in in_charts:
+        assert plain(name) in drawn, name
+    if ITEM in in_charts:
+        assert "%\u2060{x}" in drawn  # the item's `%{x}` drawn as typed, not the hovered x value
+    if page not in ("demand", "data", "overview"):
+        assert specs, page
