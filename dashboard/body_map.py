@@ -11,14 +11,13 @@ anywhere on the area lands on a point. All carry the area code as `customdata`: 
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Callable, Mapping
 
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from dashboard.charts import BACKGROUND, TEMPLATE
+from dashboard.charts import BACKGROUND, TEMPLATE, plain
 from queries.contract import BODY_AREAS
 from queries.labels import value as plain_name
 
@@ -75,7 +74,7 @@ def body_map(counts: Mapping[str, int], *, title: str) -> go.Figure:
     `customdata` is the area code."""
     counts = {code: _count(counts.get(code)) for code in AREAS}
     largest = max(counts.values())
-    labels = {code: html.escape(f"{plain_name(code)}: {counts[code]:,} sessions", quote=False) for code in AREAS}
+    labels = {code: plain(f"{plain_name(code)}: {counts[code]:,} sessions") for code in AREAS}
     regions = {code: _regions(code) for code in AREAS}
     fig = go.Figure()
     # Fills first (regions do not overlap), then every point above every fill.
@@ -124,7 +123,7 @@ def body_map(counts: Mapping[str, int], *, title: str) -> go.Figure:
                            yanchor="top", font=dict(size=14))
     hidden = dict(visible=False, fixedrange=True, showgrid=False, zeroline=False)
     fig.update_layout(
-        template=TEMPLATE, title=dict(text=html.escape(title, quote=False)), height=HEIGHT,
+        template=TEMPLATE, title=dict(text=plain(title)), height=HEIGHT,
         margin=dict(l=10, r=10, t=40 if title else 10, b=50), hovermode="closest", hoverdistance=10,
         dragmode=False, showlegend=False, clickmode="event+select",
         xaxis=dict(hidden, range=[-22, BACK_X + 22]),

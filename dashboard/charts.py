@@ -3,12 +3,11 @@ category, readable axis formats. Pages pass tidy frames from the queries."""
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from dashboard import plain_text
 from queries import labels
 from queries.contract import BODY_AREAS, COMPLAINT_CATEGORIES, CONCERNS
 
@@ -47,10 +46,7 @@ def _layout(fig: go.Figure, title: str, y_title: str, y_format: str = ",d") -> g
     return fig
 
 
-def plain(text) -> str:
-    """Text from an export as plotly must get it to show it literally: plotly draws <b>, <a href>, <br>
-    in labels, titles and hovers as markup. quote=False: plotly would print &quot; as is."""
-    return html.escape(str(text), quote=False)
+plain = plain_text.for_plotly  # text from an export as plotly must get it to draw it literally
 
 
 def shown(values) -> list[str]:

@@ -7,15 +7,18 @@ the URL carries that do not fit are dropped with a notice, never an error.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import source
+from dashboard import plain_text, source
 from queries import kpis, labels
 from queries.api import Filters
+from queries.contract import BODY_AREAS
 
 PRESETS = {
     "last_30_days": "Last 30 days",
@@ -34,12 +37,138 @@ LISTS = {
     "body_areas": ("body_area", "Body areas"),
     "concerns": ("concern", "Concerns"),
 }
+SIDEBAR_PARAMS = ("period", "from", "to", "as_of", *(param for param, _ in LISTS.values()))
 STATE = "active_filters"
 NOTICES = "filter_notices"
 # URL parameters a page owns (ui.url_value reads and writes them); the sidebar keeps them in the link.
+# Every name PARSERS accepts is one of these or SIDEBAR_PARAMS.
 PAGE_PARAMS = ("recall_min", "recall_max", "lot", "curve_by", "curve_groups",
                # Explore (queries.explore): entity, columns, sort, page, column filters, the patient shown
                "x_entity", "x_cols", "x_sort", "x_dir", "x_page", "x_contains", "x_in", "x_min", "x_max", "x_patient")
+
+
+# --- what a link may carry ----------------------------------------------------------------------------------------
+# A link is typed, pasted and forwarded: every parameter is screened before anything reads it. Known names only,
+# short values, no control characters, and each value through its parameter's parser (a syntax check; values
+# that must be in the data, a location or a lot, are checked against it where they are used). Values only ever
+# reach SQL as bound parameters (queries.api, queries.explore); this keeps what cannot be meant out of them.
+MAX_LENGTH = 200  # characters in one value; longer names get their own limit in LIMITS
+MAX_REPEATS = 100  # values of one repeatable parameter (`location=A&location=B…`)
+RECALL_MAX_DAYS = 3650  # the recall list's bounds (the Rebooking page's inputs)
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")  # a contract code, a column or a choice on a page
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _code(value: str) -> str:
+    if not _CODE.fullmatch(value):
+        raise ValueError("not a name the app uses")
+    return value
+
+
+def _one_of(*options: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value not in options:
+            raise ValueError(f"not one of {' or '.join(options)}" if len(options) <= 3 else "not a choice the app offers")
+        return value
+    return parse
+
+
+def _iso_date(value: str) -> date:
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise ValueError("not a date (YYYY-MM-DD)")
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        if not re.fullmatch(r"\d{1,10}", value) or not low <= int(value) <= high:
+            raise ValueError(f"not a whole number from {low} to {high:,}")
+        return int(value)
+    return parse
+
+
+def _codes(value: str) -> str:
+    for part in value.split(","):
+        if part:
+            _code(part)
+    return value
+
+
+def _column_value(value: str) -> str:
+    """Explore's column filters, `column:value`; queries.explore checks the column and the value."""
+    column, sep, _ = value.partition(":")
+    if not sep or not _CODE.fullmatch(column):
+        raise ValueError("not column:value")
+    return value
+
+
+PARSERS: dict[str, Callable[[str], object]] = {
+    "period": _one_of(*PRESETS), "from": _iso_date, "to": _iso_date, "as_of": _iso_date,
+    "location": _text, "practitioner": _text, "treatment": _text,  # as the export spells them: the data decides
+    "body_area": _one_of(*BODY_AREAS), "concern": _code,
+    "recall_min": _whole(0, RECALL_MAX_DAYS), "recall_max": _whole(0, RECALL_MAX_DAYS),
+    "lot": _text, "curve_by": _code, "curve_groups": _text,
+    "x_entity": _code, "x_cols": _codes, "x_sort": _code, "x_dir": _one_of("asc", "desc"),
+    "x_page": _whole(1, 10**9), "x_contains": _column_value, "x_in": _column_value, "x_min": _column_value,
+    "x_max": _column_value, "x_patient": _text,
+}
+LIMITS = {"x_cols": 2000, **dict.fromkeys(("x_contains", "x_in", "x_min", "x_max"), 65 + MAX_LENGTH)}
+
+
+@dataclass(frozen=True)
+class Screened:
+    """A link's parameters split into what may be read and what was dropped: (name, reason) pairs, each named
+    once per reason."""
+
+    kept: dict[str, list[str]]
+    dropped: list[tuple[str, str]]
+
+
+def screen_params(params: dict[str, list[str]]) -> Screened:
+    """The link's parameters that pages may read (PARSERS: the sidebar's and the pages'), and the rest with why."""
+    kept: dict[str, list[str]] = {}
+    dropped: list[tuple[str, str]] = []
+
+    def drop(name: str, reason: str) -> None:
+        if (name, reason) not in dropped:
+            dropped.append((name, reason))
+
+    for name, values in params.items():
+        if name not in PARSERS:
+            drop(name, "not a setting of this app")
+            continue
+        if len(values) > MAX_REPEATS:
+            drop(name, f"given more than {MAX_REPEATS} times")
+            continue
+        limit = LIMITS.get(name, MAX_LENGTH)
+        for value in values:
+            if len(value) > limit:
+                drop(name, f"longer than {limit:,} characters")
+            elif _CONTROL.search(value):
+                drop(name, "holds a control character")
+            else:
+                try:
+                    PARSERS[name](value)
+                except ValueError as exc:
+                    drop(name, f"{value!r} is {exc}")
+                else:
+                    kept.setdefault(name, []).append(value)
+    return Screened(kept, dropped)
+
+
+def dropped_notice(dropped: list[tuple[str, str]]) -> str:
+    """One sentence naming every parameter dropped from the link (plain text: shown through ui.md_plain)."""
+    def name(text: str) -> str:
+        return repr(text if len(text) <= 40 else text[:40] + "…")
+    return ("Not used from the link: " + "; ".join(f"{name(n)} ({reason if len(reason) <= 80 else reason[:80] + '…'})"
+                                                   for n, reason in dropped) + ".")
 
 
 @dataclass(frozen=True)
@@ -167,7 +296,14 @@ def sidebar() -> View:
     first = meta["data_starts_on"].date() if pd.notna(meta["data_starts_on"]) else export_date
     options = _options()
     if st.session_state.get("filters_from_url") != source.current().version:
-        st.session_state[NOTICES] = _from_url(options, first, export_date)
+        screened = screen_params({name: st.query_params.get_all(name) for name in st.query_params})
+        for name in list(st.query_params):  # what is dropped here no page ever reads
+            if name not in screened.kept:
+                del st.query_params[name]
+            elif screened.kept[name] != st.query_params.get_all(name):
+                st.query_params[name] = screened.kept[name]
+        st.session_state[NOTICES] = ([dropped_notice(screened.dropped)] if screened.dropped else []) \
+            + _from_url(options, first, export_date)
         st.session_state["filters_from_url"] = source.current().version
     # The as-of widget is drawn last but decides every period above it; keep it inside the data.
     st.session_state["filter_as_of"] = min(max(st.session_state.get("filter_as_of") or export_date, first),
@@ -205,8 +341,8 @@ def sidebar() -> View:
             st.caption(f"Figures as of **{as_of:%d %b %Y}**, the export's date (its latest booking or session).")
         else:
             st.caption(f"Figures as of **{as_of:%d %b %Y}**; the export runs to {export_date:%d %b %Y}.")
-        for notice in st.session_state.get(NOTICES, []):
-            st.warning(notice, icon=":material/link_off:")
+        for notice in st.session_state.get(NOTICES, []):  # they quote the link: shown as typed
+            st.warning(plain_text.for_markdown(notice), icon=":material/link_off:")
 
     _to_url(preset, start, end, selected, as_of if as_of != export_date else None)
     filters = Filters(start=start, end=end,

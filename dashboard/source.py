@@ -19,7 +19,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from queries.api import Filters, run_query
+from dashboard import uploads
+from queries.api import Filters, nothing_to_report, run_query
 from queries.kpis import Target, TargetsError
 from queries.load import LoadError, LoadResult, Progress, load, open_database
 from queries.settings import SETTINGS_NAME, TARGETS_NAME, Settings, read_settings
@@ -81,11 +82,15 @@ def current() -> Dataset:
 
 
 def load_upload(files: list, progress: Progress | None = None) -> LoadResult:
-    """Load uploaded exports into this session only; on error the previous data stays."""
+    """Load uploaded exports into this session only; on error (uploads.UploadRefused when a file cannot be
+    used: a name leaving the folder, a workbook, binary data) the previous data stays."""
+    checked = uploads.check(files)
+    if checked.problems:
+        raise uploads.UploadRefused(checked.problems)
     folder = Path(tempfile.mkdtemp(prefix="practice-upload-"))
     try:
-        for uploaded in files:
-            (folder / Path(uploaded.name).name).write_bytes(uploaded.getvalue())
+        for name, uploaded in checked.accepted.items():
+            (folder / name).write_bytes(uploaded.getvalue())
         result = load(folder, progress=progress)
         uploaded_settings = read_settings(folder)
     except TargetsError as exc:
@@ -97,7 +102,7 @@ def load_upload(files: list, progress: Progress | None = None) -> LoadResult:
     finally:
         # The exports hold patient data: nothing of them stays on disk.
         shutil.rmtree(folder, ignore_errors=True)
-    names = ", ".join(sorted(f.name for f in files))
+    names = ", ".join(sorted(checked.accepted))
     st.session_state[UPLOAD_KEY] = Dataset(result.connection, result.version, f"Uploaded: {names}", None, True,
                                            uploaded_settings)
     return result
@@ -123,6 +128,15 @@ def absent_files() -> set[str]:
     """Optional exports (complaints, consumables) this dataset does not have."""
     summary = query("load_summary")
     return set(summary.loc[~summary["is_present"], "entity"])
+
+
+def nothing_loaded() -> str | None:
+    """Why this dataset has no figures (no booking or session loaded), or None: see queries.api.nothing_to_report."""
+    summary = query("load_summary")
+    files = {row.entity: {"file": row.file_name, "read": row.count_read, "loaded": row.count_loaded}
+             for row in summary.itertuples()}
+    problem = nothing_to_report(files)
+    return problem[0].upper() + problem[1:] if problem else None
 
 
 def export_date() -> date:

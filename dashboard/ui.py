@@ -3,13 +3,12 @@ their tables, downloads, and charts whose click sets a sidebar filter."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import definitions, filters, source
+from dashboard import definitions, filters, plain_text, source
 from queries import labels
 from queries.export import csv_bytes
 from queries.kpis import Kpi, Target
@@ -88,15 +87,8 @@ def kpi_unavailable(kpi: Kpi, reason: str) -> None:
     card(kpi.label, "—", CARD_WIDTH, reason, help=kpi.help)
 
 
-WORD_JOINER = "\u2060"
-
-
-def md_plain(text) -> str:
-    """Text from an export inside Markdown (a warning, a metric) shown as typed: every ASCII punctuation mark
-    escaped (no link, formula, colour or icon syntax), and an invisible word joiner in `://`, `www.` and `@`,
-    which Streamlit would otherwise turn into links even when escaped."""
-    text = re.sub(r"(?i)(:)(?=//)|(www)(?=\.)|(?=@)", lambda m: m.group(0) + WORD_JOINER, str(text))
-    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
+WORD_JOINER = plain_text.WORD_JOINER
+md_plain = plain_text.for_markdown  # text from an export (or a link) inside Markdown, shown as typed
 
 
 def card(label: str, value: str, width: int | str, note: str | None = None, help: str | None = None) -> None:

@@ -136,3 +136,21 @@ def run_query(
 def default_as_of(con: duckdb.DuckDBPyConnection) -> date:
     with con.cursor() as cursor:
         return cursor.execute("select default_as_of from load_meta").fetchone()[0]
+
+
+def nothing_to_report(files: dict[str, dict]) -> str | None:
+    """Why an export has no figures, or None. `files` as queries.load.file_counts gives them (entity ->
+    file, read, loaded, rejected). With no booking and no session loaded there is no export date, and
+    every figure would be a zero "as of today": say so instead."""
+    if any(files.get(name, {}).get("loaded") for name in ("bookings", "sessions")):
+        return None
+    why = []
+    for name in ("bookings", "sessions"):
+        info = files.get(name) or {}
+        file_name = info.get("file", f"{name}.csv")
+        read = info.get("read") or 0
+        why.append(f"{file_name}: no rows after the header" if not read else
+                   f"{file_name}: all {read:,} rows rejected" if read > 1 else f"{file_name}: its one row rejected")
+    return ("nothing to report: no booking or session could be loaded (" + "; ".join(why) + "). "
+            "Fix the rejected rows (the Data page, or the load_rejects table, lists each with its reason) "
+            "and load the export again.")

@@ -2,7 +2,8 @@
 
     python -m queries.report --data DIR [--as-of YYYY-MM-DD] [--format json|text]
 
-Exit status 0 on success, 2 on unusable input (the error on stderr).
+Exit status 0 on success, 2 on unusable input or an export with no booking or session loaded (the
+error on stderr).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from queries import export
-from queries.api import Filters, default_as_of, run_query
+from queries.api import Filters, default_as_of, nothing_to_report, run_query
 from queries.kpis import TargetsError
 from queries.load import LoadError, file_counts, load, open_database
 from queries.settings import Settings, read_settings
@@ -268,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
         con = open_database(path) if path.is_file() else load(path).connection
     except LoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if problem := nothing_to_report(file_counts(con)):
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         settings = read_settings(path if path.is_dir() else path.parent)

@@ -75,3 +75,40 @@ def build_db(tmp_path):
     yield build
     for con in connections:
         con.close()
+
+
+# Export text that Markdown or plotly would render as markup: a link, an image with a script, bold, LaTeX, colour,
+# a plotly hover placeholder. The app must show each as typed.
+HOSTILE = ("[click](http://x)", "<img src=x onerror=alert(1)>", "**bold**", "$x$", ":red[x]",
+           "<a href='http://x'>a</a> <b>b</b><br>%{x}")
+
+
+def write_hostile_export(folder: Path) -> Path:
+    """An export whose every text column (ids, treatments, locations, practitioners, items, lots; channels and
+    concerns too, which the loader turns into codes) holds HOSTILE strings, with enough rows over 14 months for
+    every page to draw its figures. (Units are a contract enum: a hostile one is rejected.)"""
+    h = HOSTILE
+    treatments = (f"Micro-needling {h[0]}", f"{h[1]} peel")
+    bookings, sessions, consumables, complaints = [], [], [], []
+    for p in range(60):
+        patient = f"P{p:02d} {h[p % len(h)]}"
+        for visit in range(3):
+            month = 1 + (p % 6) + 4 * visit  # 2025-01 … 2026-02
+            day = f"{2025 + (month - 1) // 12}-{(month - 1) % 12 + 1:02d}-{1 + p % 27:02d}"
+            booking_id, session_id = f"B{p}-{visit} {h[2]}", f"S{p}-{visit} {h[3]}"
+            where = dict(location=h[(p + visit) % 5], practitioner=h[(p + 2) % len(h)])
+            bookings.append(booking(booking_id, patient, f"{day} 10:00", booked_at=f"{day} 09:00",
+                                    treatment=treatments[visit % 2], channel=h[p % len(h)], concern=h[p % 5],
+                                    status="no_show" if p % 9 == 0 and visit == 2 else "completed", **where))
+            if p % 9 == 0 and visit == 2:
+                continue
+            sessions.append(session(session_id, patient, f"{day} 10:00", treatment=treatments[visit % 2],
+                                    body_area=("face", "neck", "chest")[p % 3], booking_id=booking_id,
+                                    needle_depth_mm="0.5", price="150", **where))
+            consumables.append(consumable(session_id, f"Sterile tip {h[4]}", lot=h[p % 3], unit_cost="4"))
+            consumables.append(consumable(session_id, f"Numbing {h[5]}", category="numbing", quantity="2",
+                                          unit="ml", lot=f"N-{h[0]}", unit_cost="1.5"))
+            if p % 4 == 0:
+                complaints.append(complaint(f"C{p}-{visit} {h[1]}", patient, f"{day} 18:00", session_id=session_id,
+                                            severity="mild"))
+    return write_export(folder, bookings=bookings, sessions=sessions, consumables=consumables, complaints=complaints)

@@ -12,6 +12,7 @@ not shadow an import.)
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ import streamlit as st
 from conftest import SAMPLE_DATA
 from streamlit.testing.v1 import AppTest
 
+from dashboard.ui import md_plain
 from queries.load import load
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -53,6 +55,24 @@ def open_page(page: str, **query_params) -> AppTest:
     at.switch_page(f"views/{page}.py").run()
     assert not at.exception, [e.message for e in at.exception]
     return at
+
+
+def unescaped(markdown: str) -> str:
+    """Markdown as a person reads it when it came through ui.md_plain: backslash escapes and the invisible
+    word joiners that stop autolinks removed."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
+
+
+# Markup Streamlit would render in Markdown: a link `](`, an HTML tag, LaTeX `$…$`, a colour `:red[`, an autolink.
+RAW_MARKUP = re.compile(r"(?<!\\)\]\(|(?<!\\)<[A-Za-z/]|(?<!\\)\$[^$\s][^$]*(?<!\\)\$|(?<!\\):[a-z]+(?<!\\)\[|"
+                        r"https?(?<!\\):(?!\u2060)//")
+
+
+def assert_plain_markdown(markdown: str, *texts: str) -> None:
+    """Each of `texts` is in this Markdown escaped as ui.md_plain escapes it, and no markup is left unescaped."""
+    for text in texts:
+        assert md_plain(text) in markdown, (text, markdown)
+    assert not RAW_MARKUP.search(markdown), markdown
 
 
 def multiselect(at: AppTest, label: str):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from conftest import SAMPLE_DATA, booking, session, write_export
+from pages import unescaped
 from streamlit.testing.v1 import AppTest
 
 from queries.api import Filters
@@ -217,7 +218,7 @@ def test_uploading_a_broken_export_keeps_the_data_loaded_before(tmp_path):
     before = files_table(at)
     broken = io.StringIO("booking_id,patient_id,booked_at\nB1,P1,2025-01-01\n").getvalue().encode()
     at = upload(at, {"bookings.csv": broken, "sessions.csv": b"session_id\nS1\n"})
-    errors = " ".join(e.value for e in at.error)
+    errors = " ".join(unescaped(e.value) for e in at.error)
     assert "Nothing was changed" in errors and "bookings.csv" in errors and "appointment_at" in errors
     assert files_table(at).equals(before)
 
@@ -294,7 +295,7 @@ def test_a_treatment_with_bookings_but_no_sessions_has_no_trend_chart_but_no_err
 
 def test_an_upload_without_the_required_files_names_them_not_a_temporary_folder():
     at = upload(open_app("data"), {"Appointments.csv": b"booking_id\nB1\n"})
-    error = at.error[0].value
+    error = unescaped(at.error[0].value)
     assert "bookings.csv: required file not found among the uploaded files" in error
     assert "/tmp" not in error
 
@@ -307,10 +308,16 @@ def test_an_upload_whose_bookings_are_all_rejected_still_shows_why():
     assert files_table(at).loc["bookings.csv", "count_rejected"] == 1
     assert at.dataframe[1].value.to_dict("records") == [
         {"File": "bookings.csv", "Line": 2, "Column": "booked_at", "Reason": "not a date/time: 'next week'"}]
-    assert "—" in at.markdown[0].value  # no dates to show, and no crash
+    # No booking or session loaded: nothing to report, not figures as of today.
+    warning = unescaped(at.warning[0].value)
+    assert "Nothing to report: no booking or session could be loaded" in warning
+    assert "bookings.csv: its one row rejected" in warning and "sessions.csv: no rows after the header" in warning
+    assert not any("figures as of" in m.value for m in at.markdown)
     at.switch_page(PAGES["overview"]).run()
     assert not at.exception
-    assert any("No sessions or bookings match" in i.value for i in at.info)
+    assert at.title[0].value == "Overview"
+    assert "no booking or session in this export could be loaded" in at.info[0].value
+    assert not at.metric and not at.get("plotly_chart")
 
 
 def test_an_uploaded_targets_file_replaces_the_startup_targets(tmp_path):
@@ -383,7 +390,8 @@ def test_figures_as_of_an_earlier_day_equal_the_report_for_that_day(sample):
 @pytest.mark.parametrize("as_of", ["2031-01-01", "yesterday", "2019-01-01"])
 def test_an_as_of_outside_the_data_is_ignored_with_a_notice(as_of):
     at = open_app(period="all", as_of=as_of)
-    assert any(f"as_of={as_of!r} is not a date between" in w.value for w in at.warning)
+    notices = " ".join(unescaped(w.value) for w in at.warning)
+    assert f"as_of={as_of!r} is not a date between" in notices or f"'as_of' ({as_of!r} is not a date" in notices
     assert "as_of" not in at.query_params
 
 
@@ -403,6 +411,6 @@ def test_a_broken_settings_file_is_named_and_the_defaults_used(tmp_path, monkeyp
     settings.write_text("[recall]\nmin_days = 90\nmax_days = 30\n")
     monkeypatch.setenv("PRACTICE_SETTINGS", str(settings))
     at = open_app(period="all")
-    assert any("practice.toml" in w.value and "min_days" in w.value for w in at.warning)
+    assert any("practice.toml" in unescaped(w.value) and "min_days" in unescaped(w.value) for w in at.warning)
     assert sum("Practice settings not used" in w.value for w in at.warning) == 1  # once, not per table
     assert metrics(at)["Revenue"].startswith("$")

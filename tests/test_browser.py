@@ -6,11 +6,13 @@ of each to tests/artifacts/ for a person to look at."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -41,13 +43,20 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def app_url():
+    yield from serve_app()
+
+
+def serve_app(data: Path | None = None):
+    """`streamlit run` on a free port, on the sample data or `data`; yields its URL until the tests are done."""
     port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("PRACTICE_DATA", "PRACTICE_TARGETS")}
+    if data is not None:
+        env["PRACTICE_DATA"] = str(data)
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
          "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        env={k: v for k, v in os.environ.items() if k not in ("PRACTICE_DATA", "PRACTICE_TARGETS")},
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -223,4 +232,37 @@ def test_export_this_view_downloads_a_workbook_that_opens(app_url, browser, tmp_
     assert any(name.startswith("Rebooking") for name in workbook.sheetnames)
     summary = " ".join(str(c.value) for row in workbook["Summary"].iter_rows() for c in row if c.value is not None)
     assert "Rebooking" in summary
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_url(tmp_path_factory):
+    from conftest import HOSTILE, write_hostile_export
+
+    # The folder's name is shown on the Data page: markup too.
+    yield from serve_app(write_hostile_export(tmp_path_factory.mktemp("hostile") / f"export {HOSTILE[1]} {HOSTILE[2]}"))
+
+
+@pytest.mark.parametrize("path, literal", [
+    ("explore?period=all&x_entity=sessions&x_patient=" + urllib.parse.quote("P00 [click](http://x)"),
+     "History of patient P00 [click](http://x)"),
+    ("consumables?period=all", "Micro-needling [click](http://x)"),  # a tick label of the cost-per-session chart
+    ("data", "<img src=x onerror=alert(1)> **bold**"),
+])
+def test_export_text_that_looks_like_markup_is_text_in_the_browser(hostile_url, browser, path, literal):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(f"{hostile_url}/{path}")
+    wait_until_rendered(page)
+    page.wait_for_timeout(1000)  # plotly draws after the script has run
+    assert page.locator("[data-testid='stException']").count() == 0
+    # No image, link, bold or formula was made of the export's text (SVG anchors included: *|href)...
+    assert page.locator("img[src='x']").count() == 0
+    assert page.locator("[*|href*='http://x']").count() == 0
+    assert page.locator("strong", has_text=re.compile(r"^bold$")).count() == 0
+    assert page.locator(".katex").count() == 0
+    assert dialogs == []  # no onerror ran
+    # ...and it reads as typed (the invisible word joiner that stops autolinks aside).
+    assert literal in page.locator("[data-testid='stMain']").inner_text().replace("\u2060", "")
     page.close()

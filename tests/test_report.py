@@ -627,3 +627,25 @@ def test_optional_files_absent_omit_their_keys(tmp_path):
     assert set(report["rebooking_6m_by_body_area"]) == set(expected["rebooking_6m_by_body_area"])
     for area, want in expected["rebooking_6m_by_body_area"].items():
         assert_rebooking(report["rebooking_6m_by_body_area"][area], want, f"rebooking_6m_by_body_area.{area}")
+
+
+# --- an export with nothing to report ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("format_args", [("--format", "json"), ("--format", "text")])
+@pytest.mark.parametrize("bookings", [
+    "booking_id,patient_id,booked_at,appointment_at,treatment,status\n",  # header only
+    "booking_id,patient_id,booked_at,appointment_at,treatment,status\nB1,P1,next week,2025-01-10,Peel,done\n",
+])
+def test_an_export_with_nothing_loaded_exits_2_instead_of_figures_as_of_today(tmp_path, bookings, format_args):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "bookings.csv").write_text(bookings)
+    (folder / "sessions.csv").write_text("session_id,patient_id,performed_at,treatment,body_area\n")
+
+    result = run_report("--data", str(folder), *format_args)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: nothing to report"), result.stderr
+    assert "bookings.csv" in lines[0] and "sessions.csv" in lines[0]

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import export, filters, source, ui
+from dashboard import export, filters, source, ui, uploads
 from queries.load import LoadError
 
 st.title("Data")
@@ -10,10 +10,16 @@ try:
     dataset = source.current()
 except LoadError:
     dataset = None  # app.py has said why; uploading is still possible
-if dataset is not None:
+nothing_loaded = source.nothing_loaded() if dataset is not None else None
+if nothing_loaded:
+    # load_meta would date this export today: there is no date, and so no figure, to show.
+    st.warning(ui.md_plain(nothing_loaded), icon=":material/warning:")
+    st.caption(f"Showing {ui.md_plain(dataset.label)}. The other pages have nothing to show until an export with "
+               "at least one booking or session is loaded.")
+elif dataset is not None:
     meta = source.query("load_meta").iloc[0]
     st.markdown(
-        f"Showing **{dataset.label}** · figures as of **{ui.day(source.export_date())}** "
+        f"Showing **{ui.md_plain(dataset.label)}** · figures as of **{ui.day(source.export_date())}** "
         f"(the latest booking made or session performed) · covers "
         f"{ui.day(meta['data_starts_on'])} – {ui.day(meta['last_appointment_on'])} including booked appointments."
     )
@@ -27,14 +33,23 @@ with st.expander("Load your own exports",
         "for the practice's settings (targets, recall bounds, currency). "
         "Uploaded data stays in **your browser session only** and is not stored on the server."
     )
-    files = st.file_uploader("Export files", type=["csv", "toml"], accept_multiple_files=True,
+    files = st.file_uploader("Export files", type=list(uploads.UPLOADER_TYPES), accept_multiple_files=True,
                              key="upload_files")
+    st.caption(f"Up to {st.get_option('server.maxUploadSize'):,} MB per file, CSV as your booking software exports "
+               "it. An Excel workbook must be saved as CSV (comma delimited) first. Larger exports: load them once "
+               "with `python -m queries.load` (see the README).")
     if st.button("Load these files", type="primary", disabled=not files):
         bar = st.progress(0.0, text="Loading…")
         try:
             result = source.load_upload(files, progress=lambda f, msg: bar.progress(f, text=msg))
+        except uploads.UploadRefused as exc:
+            st.session_state["upload_message"] = (
+                "error", "Nothing was changed. " + ("These files cannot be loaded:" if len(exc.problems) > 1 else
+                                                    "This file cannot be loaded:") + "\n\n"
+                         + "\n".join(f"- {ui.md_plain(problem)}" for problem in exc.problems))
         except LoadError as exc:
-            st.session_state["upload_message"] = ("error", f"Nothing was changed: {exc}")
+            # The loader's message names files and columns as the export spelled them.
+            st.session_state["upload_message"] = ("error", f"Nothing was changed: {ui.md_plain(exc)}")
         else:
             st.session_state["upload_message"] = (
                 "success", f"Loaded {sum(f['loaded'] for f in result.files.values()):,} rows "
@@ -97,4 +112,5 @@ st.caption("Rows that point at a booking or session not in the export (orphans).
            "counted where they can be; complaints without a known session are left out of complaint rates.")
 ui.table_with_download(quality, "data_quality.csv")
 
-export.export_button(filters.current_view(), "data")
+if not nothing_loaded:  # no sidebar, no period: nothing to export
+    export.export_button(filters.current_view(), "data")

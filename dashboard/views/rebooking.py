@@ -73,9 +73,9 @@ ui.section("Recall list", "Recall list")
 settings = source.settings()
 default_low, default_high = settings.recall_min_days, settings.recall_max_days
 low_col, high_col, _ = st.columns([1, 1, 3])
-low = low_col.number_input("Last session at least … days ago", min_value=0, max_value=3650, step=1,
+low = low_col.number_input("Last session at least … days ago", min_value=0, max_value=filters.RECALL_MAX_DAYS, step=1,
                            value=ui.url_value("recall_min", default_low, int), key="recall_min_input")
-high = high_col.number_input("… and at most … days ago", min_value=0, max_value=3650, step=1,
+high = high_col.number_input("… and at most … days ago", min_value=0, max_value=filters.RECALL_MAX_DAYS, step=1,
                              value=ui.url_value("recall_max", default_high, int), key="recall_max_input")
 ui.set_url_value("recall_min", low, default_low)
 ui.set_url_value("recall_max", high, default_high)
