@@ -50,6 +50,11 @@ except LoadError as exc:
     st.stop()
 
 page = st.navigation(navigation)
+# The address opened before signing in (`/rebooking?period=all`): the sign-in's rerun asks for the entry page.
+if (wanted := auth.wanted_page()) and PAGES[wanted] is not page:
+    if wanted in allowed:
+        st.switch_page(PAGES[wanted], query_params=[(k, v) for k in st.query_params for v in st.query_params.get_all(k)])
+    st.info(f"The {PAGES[wanted].title} page is not available to your role ({access.role}).", icon=":material/block:")
 st.session_state[auth.PAGE] = next(name for name, p in PAGES.items() if p.title == page.title)
 filters.sidebar()
 if problem := source.settings_problem():

@@ -45,6 +45,7 @@ NOTICE = "auth_notice"  # session state: why the sign-in form is shown again (si
 MESSAGE = "auth_message"  # session state: the last attempt's answer
 CLIENT = "auth_client"  # session state: this session's stand-in for a client address
 PAGE = "auth_page"  # session state: the page this run shows (for the audit log)
+WANTED = "auth_wanted_page"  # session state: the page whose address was opened before signing in
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,24 @@ def _submit(known: Mapping[str, User]) -> None:
                      user=users.normalise_name(name)[:64], client=where)
 
 
+def _remember_wanted_page() -> None:
+    """The page in the address opened (`/rebooking?period=all`): shown once signed in, if the role has it.
+    Before st.navigation has run in a session, st.context.url still ends with the page's path."""
+    url = st.context.url
+    if isinstance(url, str):
+        last = url.rstrip("/").rsplit("/", 1)[-1]
+        if last in PAGES:
+            st.session_state[WANTED] = last
+
+
+def wanted_page() -> str | None:
+    """The page asked for by address before signing in (once; app.py switches to it or says it is not
+    available). Only names in PAGES: nothing typed in the address is echoed."""
+    return st.session_state.pop(WANTED, None)
+
+
 def _sign_in_form(known: Mapping[str, User]) -> None:
+    _remember_wanted_page()
     st.title("Sign in")
     if notice := st.session_state.get(NOTICE):
         st.info(notice, icon=":material/logout:")
@@ -282,7 +300,8 @@ def gate() -> Access:
         if user is None or user.password_hash != signed_in["hash"]:
             _end_session("account_changed", "Your account was changed or removed: sign in again.")
         elif is_idle(signed_in["last_seen"], now, minutes):
-            _end_session("expired", f"You were signed out after {minutes} minutes without activity.",
+            _end_session("expired", f"You were signed out after {minutes} minute{'s' * (minutes != 1)} without "
+                                    "activity.",
                          idle_minutes=minutes)
         else:
             signed_in["last_seen"] = now
