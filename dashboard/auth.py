@@ -163,17 +163,20 @@ def _throttle() -> Throttle:
     return Throttle(clock=lambda: monotonic())
 
 
+def client_address(ip_address, headers: Mapping) -> str | None:
+    """Who is asking, as well as can be told: the connection's address; when that is this machine (None: a
+    reverse proxy in front), the address the proxy saw: X-Real-IP, else the last X-Forwarded-For entry (the
+    one the proxy added; earlier ones are whatever the browser sent)."""
+    if isinstance(ip_address, str) and ip_address:
+        return ip_address
+    forwarded = headers.get("X-Real-Ip") or headers.get("X-Forwarded-For") or ""
+    return (forwarded.split(",")[-1].strip() or None) if isinstance(forwarded, str) else None
+
+
 def client() -> str:
-    """Who is asking, as well as can be told: the connection's address; when that is this machine (a reverse
-    proxy in front), the address the proxy forwards; else this session alone."""
-    address = st.context.ip_address
-    if not isinstance(address, str) or not address:  # (AppTest's context is a mock)
-        headers = st.context.headers
-        forwarded = headers.get("X-Forwarded-For") or headers.get("X-Real-Ip") or ""
-        address = forwarded.split(",")[0].strip() if isinstance(forwarded, str) else ""
-    if not address:
-        address = st.session_state.setdefault(CLIENT, f"session-{secrets.token_hex(8)}")
-    return address
+    """client_address for this session (AppTest's context is a mock: not a string), else this session alone."""
+    address = client_address(st.context.ip_address, st.context.headers)
+    return address or st.session_state.setdefault(CLIENT, f"session-{secrets.token_hex(8)}")
 
 
 def idle_minutes() -> int:

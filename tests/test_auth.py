@@ -215,6 +215,17 @@ def test_a_success_clears_the_name_but_not_the_client(known):
     assert throttle.wait("client:c1") == 30
 
 
+@pytest.mark.parametrize("ip, headers, expected", [
+    ("203.0.113.9", {"X-Forwarded-For": "198.51.100.1"}, "203.0.113.9"),  # a direct connection: its address
+    (None, {"X-Real-Ip": "198.51.100.7", "X-Forwarded-For": "1.2.3.4, 198.51.100.7"}, "198.51.100.7"),
+    (None, {"X-Forwarded-For": "1.2.3.4, 198.51.100.7"}, "198.51.100.7"),  # the proxy's entry, not the browser's
+    (None, {"X-Forwarded-For": " "}, None),
+    (None, {}, None),  # the session stands in
+])
+def test_the_client_address(ip, headers, expected):
+    assert auth.client_address(ip, headers) == expected
+
+
 @pytest.mark.parametrize("seconds_idle, expired", [(0, False), (30 * 60, False), (30 * 60 + 1, True)])
 def test_idle_expiry(seconds_idle, expired):
     assert auth.is_idle(100.0, 100.0 + seconds_idle, 30) == expired
