@@ -1,7 +1,7 @@
 """The project's two entry points, needing nothing but python3:
 
-    python3 dev.py app [--data PATH]   run the dashboard (bundled sample data by default)
-    python3 dev.py test [PYTEST ARGS]  lint and run the test suite
+    python3 dev.py app [--data PATH] [--users FILE]   run the dashboard (sample data, open, by default)
+    python3 dev.py test [PYTEST ARGS]                  lint and run the test suite
 
 Each creates .venv on first use and installs the pinned requirements, again
 only when a requirements file changes.

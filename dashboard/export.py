@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import source
+from dashboard import auth, source
 from dashboard.filters import View
 from queries import export
 
@@ -43,14 +43,22 @@ def export_button(view: View, page: str) -> None:
     wanted = export_view(view)  # read here: the click's thread has no session state
     connection = source.current().connection
     marketing = export.PAGES[page].audience == "marketing"
+    # Owner pages show the recall list on screen to the same person, so their workbook may hold it; a role
+    # that may not see patients (marketing on the Overview) gets the aggregates only.
+    patient_ids = not marketing and auth.sees_patients(auth.current_role())
+    context, name = auth.audit_context(), export.file_name((page,), wanted)
 
     def build() -> bytes:
-        # Runs on Streamlit's download thread: no st.* here, only what was captured above.
-        # Owner pages show the recall list on screen to the same person, so their workbook may hold it.
-        return export.build_workbook(connection, wanted, (page,), patient_ids=not marketing)
+        # Runs on Streamlit's download thread: no st.* here, only what was captured above. Logged when built
+        # (whoever asks for the file), before it is handed over: no log, no file.
+        rows: dict[str, int] = {}
+        data = export.build_workbook(connection, wanted, (page,), patient_ids=patient_ids, rows=rows)
+        identifying = {s.name for s in export.PAGES[page].sheets if s.identifies_patients}
+        auth.log_download(context, name, sum(rows.values()), patient_level=bool(identifying & set(rows)))
+        return data
 
     st.download_button(
-        LABEL, build, file_name=export.file_name((page,), wanted), mime=export.XLSX_MIME, key=f"export_{page}",
+        LABEL, build, file_name=name, mime=export.XLSX_MIME, key=f"export_{page}",
         on_click="ignore", icon=":material/table_view:",
         help="An Excel workbook of this page's tables for the filters in the sidebar, with a Summary sheet of "
              "the period, the as-of date and every KPI with its definition."

@@ -8,11 +8,13 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from dashboard import definitions, filters, plain_text, source
+from dashboard import auth, definitions, filters, plain_text, source
 from queries import labels
-from queries.export import csv_bytes
+from queries.export import IDENTIFIER_COLUMNS, csv_bytes
 from queries.kpis import Kpi, Target
 
+# Columns that name a patient or one of their visits, as queries return them and as tables show them.
+IDENTIFYING = frozenset(IDENTIFIER_COLUMNS) | {labels.column(name) for name in IDENTIFIER_COLUMNS}
 CARD_WIDTH = 185  # px: the widest card content ("$302.97", "Supplies cost ?") fits without "…"
 
 
@@ -138,9 +140,15 @@ def table_with_download(df, file_name: str, *, dimension_title: str | None = Non
 
 
 def download(shown: pd.DataFrame, file_name: str, label: str = "Download CSV") -> None:
-    """Every CSV download of the app: text that a spreadsheet would run as a formula gets a leading `'`."""
-    st.download_button(label, csv_bytes(shown), file_name=file_name,
-                       mime="text/csv", key=f"download_{file_name}", icon=":material/download:")
+    """Every CSV download of the app: text that a spreadsheet would run as a formula gets a leading `'`.
+    A click is written to the audit log (dashboard/audit.py). A table naming patients is not offered to a
+    role that may not see them (marketing's pages have none; this is the backstop)."""
+    patient_level = bool(IDENTIFYING & set(map(str, shown.columns)))
+    if patient_level and not auth.sees_patients(auth.current_role()):
+        st.caption("This table names patients: no download for your role.")
+        return
+    st.download_button(label, csv_bytes(shown), file_name=file_name, mime="text/csv", key=f"download_{file_name}",
+                       icon=":material/download:", on_click=auth.download_callback(file_name, len(shown), patient_level))
 
 
 def section(title: str, definition: str, caption: str | None = None) -> None:

@@ -435,8 +435,10 @@ def _summary(workbook, formats: _Formats, con, view: ExportView, audience: str, 
     sheet.freeze_panes(1, 0)
 
 
-def build_workbook(con, view: ExportView, pages: Sequence[str] = OWNER_PAGES, *, patient_ids: bool = False) -> bytes:
-    """The .xlsx bytes of the Summary and `pages`' sheets for `view`."""
+def build_workbook(con, view: ExportView, pages: Sequence[str] = OWNER_PAGES, *, patient_ids: bool = False,
+                   rows: dict[str, int] | None = None) -> bytes:
+    """The .xlsx bytes of the Summary and `pages`' sheets for `view`; `rows`, when given, gets each written
+    sheet's number of rows by sheet name (for the dashboard's audit log)."""
     if view.start > view.end:
         raise ExportError(f"the period starts ({view.start:%Y-%m-%d}) after it ends ({view.end:%Y-%m-%d}, "
                           "the end or the as-of date)")
@@ -458,6 +460,8 @@ def build_workbook(con, view: ExportView, pages: Sequence[str] = OWNER_PAGES, *,
     _summary(workbook, formats, con, view, audience, present, written, left_out)
     for spec, frame in frames:
         write_table(workbook, formats, spec.name, frame, view, spec.dimension_title)
+        if rows is not None:
+            rows[spec.name] = len(frame)
     workbook.close()
     return buffer.getvalue()
 

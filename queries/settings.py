@@ -8,6 +8,8 @@
     max_days = 180
     [privacy]                           # marketing views: cells of fewer patients are hidden (SPEC 2.14)
     min_patients_per_cell = 11          # never below 5
+    [security]                          # with a users file: a signed-in session ends after this long idle
+    idle_minutes = 30                   # whole minutes, 1 or more ($PRACTICE_IDLE_MINUTES wins over it)
 
 A `targets.toml` (the file that held targets before) is still read when
 practice.toml has no [targets].
@@ -24,6 +26,7 @@ SETTINGS_NAME = "practice.toml"
 TARGETS_NAME = "targets.toml"
 RECALL_DEFAULTS = (42, 180)
 SMALL_CELL_DEFAULT, SMALL_CELL_FLOOR = 11, 5
+IDLE_MINUTES_DEFAULT = 30
 
 
 class SettingsError(TargetsError):
@@ -37,6 +40,7 @@ class Settings:
     recall_min_days: int = RECALL_DEFAULTS[0]
     recall_max_days: int = RECALL_DEFAULTS[1]
     min_patients_per_cell: int = SMALL_CELL_DEFAULT  # SPEC 2.14's k
+    idle_minutes: int = IDLE_MINUTES_DEFAULT  # a signed-in session ends after this long without a click
 
 
 def _whole_days(value, where: str) -> int:
@@ -46,10 +50,10 @@ def _whole_days(value, where: str) -> int:
 
 
 def parse_settings(raw: dict, file_name: str, legacy_targets: dict[str, Target] | None = None) -> Settings:
-    unknown = set(raw) - {"currency", "targets", "recall", "privacy"}
+    unknown = set(raw) - {"currency", "targets", "recall", "privacy", "security"}
     if unknown:
         raise SettingsError(f"{file_name}: unknown setting {sorted(unknown)[0]!r}; "
-                            "expected currency, [targets], [recall] or [privacy]")
+                            "expected currency, [targets], [recall], [privacy] or [security]")
     currency = raw.get("currency", "$")
     if not isinstance(currency, str) or not 0 < len(currency.strip()) <= 4:
         raise SettingsError(f"{file_name}: currency must be a short symbol in quotes, such as \"€\"; got {currency!r}")
@@ -67,6 +71,14 @@ def parse_settings(raw: dict, file_name: str, legacy_targets: dict[str, Target] 
     if isinstance(k, bool) or not isinstance(k, int) or k < SMALL_CELL_FLOOR:
         raise SettingsError(f"{file_name}: [privacy] min_patients_per_cell must be a whole number of at least "
                             f"{SMALL_CELL_FLOOR}; got {k!r}")
+    security = raw.get("security", {})
+    if not isinstance(security, dict) or set(security) - {"idle_minutes"}:
+        raise SettingsError(f"{file_name}: [security] takes idle_minutes")
+    idle = security.get("idle_minutes", IDLE_MINUTES_DEFAULT)
+    try:
+        idle = parse_idle_minutes(idle)
+    except ValueError as exc:
+        raise SettingsError(f"{file_name}: [security] {exc}") from None
     targets = raw.get("targets")
     if targets is not None and not isinstance(targets, dict):
         raise SettingsError(f"{file_name}: targets must be a section, [targets]")
@@ -76,7 +88,17 @@ def parse_settings(raw: dict, file_name: str, legacy_targets: dict[str, Target] 
         recall_min_days=low,
         recall_max_days=high,
         min_patients_per_cell=k,
+        idle_minutes=idle,
     )
+
+
+def parse_idle_minutes(value, *, text: bool = False) -> int:
+    """[security] idle_minutes, or $PRACTICE_IDLE_MINUTES with `text`: a whole number of minutes, 1 or more."""
+    if text and isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"idle_minutes must be a whole number of minutes, 1 or more; got {value!r}")
+    return value
 
 
 def read_settings(folder: Path, settings_file: Path | None = None, targets_file: Path | None = None) -> Settings:

@@ -60,6 +60,15 @@ def complaint(complaint_id, patient_id, reported_at, *, category="prolonged_redn
             "category": category, **extra}
 
 
+@pytest.fixture(autouse=True)
+def open_app_with_its_own_audit_log(tmp_path, monkeypatch):
+    """Every test starts with no users file (the app runs open) and writes any audit record under tmp_path,
+    never into the working folder's .practice/."""
+    for name in ("PRACTICE_USERS", "PRACTICE_IDLE_MINUTES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PRACTICE_AUDIT", str(tmp_path / "audit" / "audit.jsonl"))
+
+
 @pytest.fixture
 def build_db(tmp_path):
     """Load hand-written rows into an in-memory database; returns the connection."""

@@ -5,6 +5,7 @@ of each to tests/artifacts/ for a person to look at."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,21 +43,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_url():
-    yield from serve_app()
-
-
-def serve_app(data: Path | None = None):
-    """`streamlit run` on a free port, on the sample data or `data`; yields its URL until the tests are done."""
+@contextmanager
+def streamlit_server(*script_args: str, data: Path | None = None):
+    """`streamlit run dashboard/app.py -- SCRIPT_ARGS` on a free port, on the sample data or `data`, no users
+    file unless given; yields its URL once healthy."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("PRACTICE_DATA", "PRACTICE_TARGETS")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PRACTICE_DATA", "PRACTICE_TARGETS", "PRACTICE_USERS", "PRACTICE_IDLE_MINUTES")}
     if data is not None:
         env["PRACTICE_DATA"] = str(data)
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
          "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false", "--", *script_args],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
     )
     url = f"http://127.0.0.1:{port}"
@@ -70,9 +70,18 @@ def serve_app(data: Path | None = None):
             server.kill()
             pytest.fail(f"streamlit did not start:\n{server.stdout.read().decode(errors='replace')}")
         time.sleep(0.3)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    # Open (no users file); its audit log goes to a temporary folder, not the working folder's .practice/.
+    with streamlit_server("--audit", str(tmp_path_factory.mktemp("audit") / "audit.jsonl")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +249,9 @@ def hostile_url(tmp_path_factory):
     from conftest import HOSTILE, write_hostile_export
 
     # The folder's name is shown on the Data page: markup too.
-    yield from serve_app(write_hostile_export(tmp_path_factory.mktemp("hostile") / f"export {HOSTILE[1]} {HOSTILE[2]}"))
+    folder = write_hostile_export(tmp_path_factory.mktemp("hostile") / f"export {HOSTILE[1]} {HOSTILE[2]}")
+    with streamlit_server("--audit", str(tmp_path_factory.mktemp("audit") / "audit.jsonl"), data=folder) as url:
+        yield url
 
 
 @pytest.mark.parametrize("path, literal", [
@@ -266,3 +277,39 @@ def test_export_text_that_looks_like_markup_is_text_in_the_browser(hostile_url, 
     # ...and it reads as typed (the invisible word joiner that stops autolinks aside).
     assert literal in page.locator("[data-testid='stMain']").inner_text().replace("\u2060", "")
     page.close()
+
+
+def test_signing_in_as_staff_shows_the_staff_pages_only(browser, tmp_path):
+    """With a users file: the sign-in form first and nothing else; a staff member who typed /data signs in and
+    lands on the Overview, with neither Data nor Demand in the navigation."""
+    from argon2 import PasswordHasher
+
+    from dashboard import users
+
+    path = tmp_path / "users.toml"
+    users.add_user(path, "sam", "staff", "sam's passphrase", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    with streamlit_server("--users", str(path), "--audit", str(tmp_path / "audit.jsonl")) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{url}/data")
+        wait_until_rendered(page)
+        assert page.locator("h1").first.inner_text().strip() == "Sign in"
+        for test_id in ("stSidebarNavLink", "stDataFrame", "stMetric", "stPlotlyChart", "stDownloadButton"):
+            assert page.locator(f"[data-testid='{test_id}']").count() == 0, test_id
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "sign_in.png"))
+
+        page.get_by_label("Username").fill("sam")
+        page.get_by_label("Password", exact=True).fill("sam's passphrase")
+        page.get_by_role("button", name="Sign in").click()
+        page.locator("h1", has_text="Overview").wait_for(timeout=30_000)
+        wait_until_rendered(page)
+        links = page.locator("[data-testid='stSidebarNavLink']")
+        titles = [links.nth(i).inner_text().strip().splitlines()[-1] for i in range(links.count())]
+        assert titles == ["Overview", "Body areas", "Rebooking", "Aftercare", "Consumables", "Explore"]
+        assert page.get_by_text("Data", exact=True).count() == 0
+        assert page.locator("h1").first.inner_text().strip() != "Data"
+        assert page.locator("[data-testid='stException']").count() == 0
+        page.screenshot(path=str(ARTIFACTS / "signed_in_staff.png"))
+        page.close()
+    events = [json.loads(line)["event"] for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert events == ["sign_in"]

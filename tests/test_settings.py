@@ -106,7 +106,8 @@ def test_an_explicit_settings_file(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     pytest.param('colour = "red"\n',
-                 "practice.toml: unknown setting 'colour'; expected currency, [targets], [recall] or [privacy]",
+                 "practice.toml: unknown setting 'colour'; expected currency, [targets], [recall], [privacy] or "
+                 "[security]",
                  id="unknown key"),
     pytest.param("[recall]\nmin = 3\n", "practice.toml: [recall] takes min_days and max_days", id="unknown recall key"),
     pytest.param("recall = 5\n", "practice.toml: [recall] takes min_days and max_days", id="recall not a section"),
@@ -183,3 +184,40 @@ def test_a_small_cell_threshold_below_5_or_not_whole_is_refused(tmp_path, value)
     (tmp_path / "practice.toml").write_text(f"[privacy]\nmin_patients_per_cell = {value}\n")
     with pytest.raises(SettingsError, match=r"min_patients_per_cell must be a whole number of at least 5"):
         read_settings(tmp_path)
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param("", 30, id="default 30"),
+    pytest.param("[security]\nidle_minutes = 1\n", 1, id="1 is the least"),
+    pytest.param("[security]\nidle_minutes = 480\n", 480, id="a working day"),
+])
+def test_the_idle_time(tmp_path, text, expected):
+    (tmp_path / "practice.toml").write_text(text)
+    assert read_settings(tmp_path).idle_minutes == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    pytest.param("[security]\nidle_minutes = 0\n", "[security] idle_minutes must be a whole number of minutes, "
+                 "1 or more; got 0", id="zero would sign everyone out at once"),
+    pytest.param("[security]\nidle_minutes = 7.5\n", "got 7.5", id="not whole"),
+    pytest.param('[security]\nidle_minutes = "30"\n', "got '30'", id="text in the file"),
+    pytest.param("[security]\nidle_minutes = true\n", "got True", id="a boolean"),
+    pytest.param("[security]\ntimeout = 5\n", "practice.toml: [security] takes idle_minutes", id="unknown key"),
+    pytest.param("security = 5\n", "practice.toml: [security] takes idle_minutes", id="not a section"),
+])
+def test_an_idle_time_that_cannot_be_used_is_refused(tmp_path, text, message):
+    (tmp_path / "practice.toml").write_text(text)
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        read_settings(tmp_path)
+
+
+@pytest.mark.parametrize("value, expected", [("45", 45), (" 5 ", 5), (10, 10), ("0", None), ("-3", None),
+                                             ("ten", None), ("", None), ("1.5", None)])
+def test_the_idle_time_from_the_environment(value, expected):
+    from queries.settings import parse_idle_minutes
+
+    if expected is None:
+        with pytest.raises(ValueError, match="whole number of minutes, 1 or more"):
+            parse_idle_minutes(value, text=True)
+    else:
+        assert parse_idle_minutes(value, text=True) == expected

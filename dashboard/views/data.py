@@ -1,8 +1,9 @@
 """Data: what was loaded, what was rejected and why, and uploading a clinic's own exports."""
 
+import pandas as pd
 import streamlit as st
 
-from dashboard import export, filters, source, ui, uploads
+from dashboard import audit, auth, export, filters, source, ui, uploads
 from queries.load import LoadError
 
 st.title("Data")
@@ -111,6 +112,23 @@ quality = source.query("data_quality")
 st.caption("Rows that point at a booking or session not in the export (orphans). They are loaded and "
            "counted where they can be; complaints without a known session are left out of complaint rates.")
 ui.table_with_download(quality, "data_quality.csv")
+
+if auth.current_role() == "owner":
+    st.subheader("Audit log", help="Sign-ins, failed sign-ins, sign-outs, expiries and every download: who, when, "
+                                   "from where, on which page, with which filters and how many rows.")
+    entries = audit.read(limit=500)
+    st.caption(f"The latest {len(entries):,} entries, newest first, from `{audit.location()}` (append-only; the "
+               "whole file is on the server).")
+    if entries:
+        log = pd.DataFrame(audit.flat(entries), columns=audit.COLUMNS)
+        st.dataframe(log, hide_index=True, width="stretch", height=min(38 + 35 * len(log), 420),
+                     column_config={"at": "When (UTC)", "event": "Event", "user": "User", "role": "Role",
+                                    "page": "Page", "filters": "Filters", "rows": st.column_config.NumberColumn(
+                                        "Rows", format="%,d"), "client": "Client", "file": "File",
+                                    "patient_level": st.column_config.CheckboxColumn("Names patients")})
+        ui.download(log, "audit_log.csv", label="Download the audit log")
+    else:
+        st.info("Nothing recorded yet.", icon=":material/history:")
 
 if not nothing_loaded:  # no sidebar, no period: nothing to export
     export.export_button(filters.current_view(), "data")

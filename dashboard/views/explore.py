@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import charts, filters, source, ui
+from dashboard import auth, charts, filters, source, ui
 from queries import explore as x
 from queries import labels
 from queries.export import XLSX_MIME
@@ -392,15 +392,21 @@ with st.container(horizontal=True, vertical_alignment="center"):
 # Downloads: every matching row, streamed from DuckDB batch by batch when the button is clicked.
 columns = x.export_columns(query, label_of, words)
 wanted_filters, as_of, file_stem = view.filters, view.as_of, f"{entity}_{view.start:%Y-%m-%d}_to_{view.end:%Y-%m-%d}"
+audit_context = auth.audit_context()
 
 
 def csv_file() -> bytes:
-    # Runs on Streamlit's download thread: only what was captured above, no st.* calls.
-    return x.export_csv(con, query, wanted_filters, as_of, columns)
+    # Runs on Streamlit's download thread: only what was captured above, no st.* calls. Patient-level rows:
+    # logged when the file is made, whoever asks for it; no log, no file.
+    data = x.export_csv(con, query, wanted_filters, as_of, columns)
+    auth.log_download(audit_context, f"{file_stem}.csv", total, patient_level=True)
+    return data
 
 
 def xlsx_file() -> bytes:
-    return x.export_xlsx(con, query, wanted_filters, as_of, columns, currency=symbol)
+    data = x.export_xlsx(con, query, wanted_filters, as_of, columns, currency=symbol)
+    auth.log_download(audit_context, f"{file_stem}.xlsx", total, patient_level=True)
+    return data
 
 
 too_many = total > x.EXCEL_MAX_ROWS
