@@ -139,12 +139,12 @@ def _encoding(path: Path) -> str:
     """UTF-16 when it says so (Excel's "Unicode text"), else UTF-8 (BOM or not), else Windows-1252."""
     with path.open("rb") as raw:
         start = raw.read(4)
-    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
     if start.startswith(b"PK\x03\x04"):
         raise LoadError(f"{path.name}: this is a spreadsheet workbook (.xlsx), not a CSV; "
                         "save it as CSV (comma delimited) and load that")
-    for encoding in ("utf-8-sig", "cp1252"):
+    # A UTF-16 BOM is probed too: a file cut short at an odd byte would otherwise fail mid-build.
+    utf16 = start.startswith((b"\xff\xfe", b"\xfe\xff"))
+    for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "cp1252"):
         try:
             with path.open(encoding=encoding, newline="") as probe:
                 for _ in iter(lambda: probe.read(1 << 20), ""):
