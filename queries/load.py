@@ -223,27 +223,36 @@ def _csv_reader(lines: Iterable[str]):
 
 # Fed to the reader after the last line: it comes back as a record of its own,
 # unless a quote was never closed, when it ends up inside that record's last field.
+# The file may hold this very text too (NULs are allowed): only the record read once the
+# file's lines are used up is taken for the end, so such a line is data like any other.
 _END_OF_FILE = "\0end of file\0\n"
 
 
 def _records(lines: Iterable[str], file_name: str) -> Iterator[tuple[int, list[str]]]:
     """(line the record starts on, fields), skipping blank lines; the header is line 1."""
-    reader = _csv_reader(itertools.chain(lines, [_END_OF_FILE]))
-    next(reader)
-    last_line = reader.line_num
-    while True:
+    ended = False
+
+    def lines_then_end() -> Iterator[str]:
+        nonlocal ended
+        yield from lines
+        ended = True
+        yield _END_OF_FILE
+
+    reader = _csv_reader(lines_then_end())
+    last_line = 0
+    for number in itertools.count():
         start_line = last_line + 1
         try:
             fields = next(reader)
         except csv.Error as exc:  # e.g. a field larger than the csv module's limit
             raise LoadError(f"{file_name}: cannot read the record starting on line {start_line}: {exc}") from exc
         last_line = reader.line_num
-        if fields == [_END_OF_FILE.rstrip("\n")]:
+        if ended:  # this record took in the end marker: alone, or swallowed by an open quote
+            if fields[-1:] and fields[-1].endswith(_END_OF_FILE):
+                raise LoadError(f"{file_name}: line {start_line}: a quote (\") is opened and never closed, "
+                                "so the rest of the file would be read as one value")
             return
-        if fields[-1:] and fields[-1].endswith(_END_OF_FILE):
-            raise LoadError(f"{file_name}: line {start_line}: a quote (\") is opened and never closed, "
-                            "so the rest of the file would be read as one value")
-        if fields and any(f.strip() for f in fields):
+        if number and any(f.strip() for f in fields):  # record 0 is the header
             yield start_line, fields
 
 

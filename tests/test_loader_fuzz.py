@@ -439,12 +439,17 @@ def test_a_huge_field_loads_fully_or_fails_cleanly(files, base_db, workdirs):
 # Files that replace the plain base's, and what must come of them: a LoadError message
 # (a regex) or {entity: (read, loaded, rejected)} for the files named.
 
+_HEADER_QUOTE = PLAIN["bookings.csv"].replace(",location,", ',"location,', 1).encode()
+_END_MARKER_LINE = PLAIN["sessions.csv"].replace("\nS2,", "\n\0end of file\0\nS2,", 1).encode()
 
 REGRESSIONS = [
     pytest.param({"bookings.csv": b"\xff\xfe" + "booking_id".encode("utf-16-le") + b"\x00"},
                  r"^bookings\.csv: not a text file in UTF-8, UTF-16 or Windows-1252", id="utf16-cut-at-an-odd-byte"),
     pytest.param({"bookings.csv": b"\xff\xfe\x00\xd8"},  # a lone surrogate
                  r"^bookings\.csv: not a text file in UTF-8, UTF-16 or Windows-1252", id="utf16-lone-surrogate"),
+    pytest.param({"bookings.csv": _HEADER_QUOTE},
+                 r"^bookings\.csv: line 1: a quote \(\"\) is opened and never closed", id="header-quote-never-closed"),
+    pytest.param({"sessions.csv": _END_MARKER_LINE}, {"sessions": (4, 3, 1)}, id="a-line-reading-like-the-end-marker"),
 ]
 
 
