@@ -166,6 +166,8 @@ def _header_names(entity: Entity, header: list[str], renames: dict[str, str], fi
             if name in entity.column_names:
                 raise LoadError(f"{file_name}: two columns both mean '{name}' (column {position}: '{text.strip()}')")
             name = f"{name}_{position}"  # a repeated extra column is kept, under another name
+            while name in names:  # ... that may be taken too: `notes_3,notes,notes`
+                name = f"{name}_{position}"
         names.append(name)
     return names
 

@@ -450,6 +450,8 @@ REGRESSIONS = [
     pytest.param({"bookings.csv": _HEADER_QUOTE},
                  r"^bookings\.csv: line 1: a quote \(\"\) is opened and never closed", id="header-quote-never-closed"),
     pytest.param({"sessions.csv": _END_MARKER_LINE}, {"sessions": (4, 3, 1)}, id="a-line-reading-like-the-end-marker"),
+    pytest.param({"consumables.csv": b"session_id,item,quantity,unit,notes_7,notes,notes\nS1,Tip,1,each,a,b,c\n"},
+                 {"consumables": (1, 1, 0)}, id="repeated-column-renamed-onto-a-taken-name"),
 ]
 
 
