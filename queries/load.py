@@ -97,7 +97,7 @@ def read_column_map(path: Path | None) -> dict:
         return {}
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:  # OSError: e.g. a folder by that name
         raise LoadError(f"{path.name}: not a valid column map: {exc}") from exc
     for section, value in raw.items():
         if section not in ("files", "columns"):

@@ -452,6 +452,7 @@ REGRESSIONS = [
     pytest.param({"sessions.csv": _END_MARKER_LINE}, {"sessions": (4, 3, 1)}, id="a-line-reading-like-the-end-marker"),
     pytest.param({"consumables.csv": b"session_id,item,quantity,unit,notes_7,notes,notes\nS1,Tip,1,each,a,b,c\n"},
                  {"consumables": (1, 1, 0)}, id="repeated-column-renamed-onto-a-taken-name"),
+    pytest.param({COLUMN_MAP: FOLDER}, r"^column_map\.toml: not a valid column map", id="column-map-is-a-folder"),
 ]
 
 
