@@ -12,10 +12,11 @@ Properties checked for every mutated export, loaded in memory and into a db file
 How many examples: the profile named by $HYPOTHESIS_PROFILE (default "ci"):
 - ci:   60 examples (4 for huge fields), derandomized, so every run, in CI or not, tries the
         same inputs and a failure reproduces; no example database is written.
-- deep: 2000 examples (40 huge), random each run; failures are kept in .hypothesis/ and
-        replayed first next time. Run it locally after touching the loader:
+- deep: 1000 examples (20 huge), random each run (some 10 minutes on 2 cores); failures are
+        kept in .hypothesis/ and replayed first next time. Run it after touching the loader:
             HYPOTHESIS_PROFILE=deep .venv/bin/python -m pytest tests/test_loader_fuzz.py -q
-Every distinct failure found this way gets a row in REGRESSIONS below.
+Every distinct failure found this way gets a row in REGRESSIONS below (an xfail test when
+the fix belongs to the fast path or the SQL, which this file's author did not change).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from queries.load import LoadError, load, open_database
@@ -40,10 +41,10 @@ _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_
 PROFILES = {
     "ci": settings(max_examples=60, derandomize=True, database=None, deadline=None, print_blob=True,
                    suppress_health_check=_SLOW_OK),
-    "deep": settings(max_examples=2000, deadline=None, print_blob=True, suppress_health_check=_SLOW_OK),
+    "deep": settings(max_examples=1000, deadline=None, print_blob=True, suppress_health_check=_SLOW_OK),
 }
 PROFILE = PROFILES[os.environ.get("HYPOTHESIS_PROFILE", "ci")]
-HUGE_EXAMPLES = 4 if PROFILE.max_examples <= 60 else 40
+HUGE_EXAMPLES = max(4, PROFILE.max_examples // 50)
 
 # --- A small valid export -------------------------------------------------------
 # Two flavours: PLAIN can take the loader's fast path (DuckDB's reader); QUOTED (BOM, CRLF,
@@ -96,6 +97,7 @@ QUOTED = {
 }
 BASES = {"plain": {k: v.encode() for k, v in PLAIN.items()}, "quoted": {k: v.encode() for k, v in QUOTED.items()}}
 FILES = tuple(PLAIN)
+CSV_FIELD_LIMIT = csv.field_size_limit()  # the loader's (it sets it on import); the oracle reads with it too
 COLUMN_MAP = "column_map.toml"
 
 
@@ -280,14 +282,17 @@ def mutated_exports(draw) -> dict[str, bytes | None]:
 @st.composite
 def huge_field_exports(draw) -> dict[str, bytes | None]:
     """One field of 1 to 20 MB, quoted or not, in a record or in the header."""
-    files: dict[str, bytes | None] = dict(BASES[draw(st.sampled_from(sorted(BASES)))])
+    base = draw(st.sampled_from(sorted(BASES)))
+    files: dict[str, bytes | None] = dict(BASES[base])
     name = draw(st.sampled_from(FILES))
     size = draw(st.integers(1 << 20, 20 << 20))
-    value = b"x" * size
-    if draw(st.booleans()):
-        value = b'"' + value + b'"'
+    quoted = draw(st.booleans())
+    value = b'"' + b"x" * size + b'"' if quoted else b"x" * size
     lines = _lines(files[name])
     line = draw(st.integers(0, len(lines) - 1))
+    # Known fast-path bug (test_a_field_over_the_csv_limit_is_refused_on_the_fast_path_too):
+    # drop this assume when that xfail passes.
+    assume(not (base == "plain" and not quoted and line and size > CSV_FIELD_LIMIT))
     lines[line] = lines[line].replace(b",", b"," + value + b",", 1) if line else value + b"," + lines[line]
     files[name] = b"".join(lines)
     return files
@@ -299,7 +304,7 @@ FOLDER = b"<a folder by this name>"
 
 
 def write(folder: Path, files: dict[str, bytes | None]) -> Path:
-    folder.mkdir()
+    folder.mkdir(parents=True)
     for name, data in files.items():
         if data == FOLDER:
             (folder / name).mkdir()
@@ -357,7 +362,7 @@ def check_export(files: dict[str, bytes | None], base_db: Path, workdir: Path) -
             result.connection.close()
 
     dbs = workdir / "db"
-    dbs.mkdir()
+    dbs.mkdir(parents=True)
     db = dbs / "clinic.duckdb"
     shutil.copyfile(base_db, db)
     before = digest(db)
@@ -464,3 +469,15 @@ def test_regression(tmp_path, base_db, files, expected):
     else:
         assert not isinstance(outcome, str), outcome
         assert {e: outcome[e] for e in expected} == expected
+
+
+@pytest.mark.xfail(strict=True, reason="fast path (_load_raw_fast) reads a field over the csv module's 16 MB limit "
+                                       "that the csv path refuses: the same file loads or not depending on its quotes")
+def test_a_field_over_the_csv_limit_is_refused_on_the_fast_path_too(tmp_path, base_db):
+    big = "x" * (CSV_FIELD_LIMIT + 1)
+    plain = PLAIN["sessions.csv"].replace(",Main St,150.00", f",{big},150.00").encode()
+    quoted = PLAIN["sessions.csv"].replace(",Main St,150.00", f',"{big}",150.00').encode()
+    message = r"^sessions\.csv: cannot read the record starting on line 2: field larger than field limit"
+    assert re.search(message, check_export({**BASES["plain"], "sessions.csv": quoted}, base_db, tmp_path / "quoted"))
+    outcome = check_export({**BASES["plain"], "sessions.csv": plain}, base_db, tmp_path / "plain")
+    assert isinstance(outcome, str) and re.search(message, outcome), outcome
