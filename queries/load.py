@@ -98,7 +98,7 @@ def read_column_map(path: Path | None) -> dict:
         return {}
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:  # OSError: e.g. a folder by that name
         raise LoadError(f"{path.name}: not a valid column map: {exc}") from exc
     for section, value in raw.items():
         if section not in ("files", "columns"):
@@ -140,12 +140,12 @@ def _encoding(path: Path) -> str:
     """UTF-16 when it says so (Excel's "Unicode text"), else UTF-8 (BOM or not), else Windows-1252."""
     with path.open("rb") as raw:
         start = raw.read(4)
-    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
     if start.startswith(b"PK\x03\x04"):
         raise LoadError(f"{path.name}: this is a spreadsheet workbook (.xlsx), not a CSV; "
                         "save it as CSV (comma delimited) and load that")
-    for encoding in ("utf-8-sig", "cp1252"):
+    # A UTF-16 BOM is probed too: a file cut short at an odd byte would otherwise fail mid-build.
+    utf16 = start.startswith((b"\xff\xfe", b"\xfe\xff"))
+    for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "cp1252"):
         try:
             with path.open(encoding=encoding, newline="") as probe:
                 for _ in iter(lambda: probe.read(1 << 20), ""):
@@ -167,6 +167,8 @@ def _header_names(entity: Entity, header: list[str], renames: dict[str, str], fi
             if name in entity.column_names:
                 raise LoadError(f"{file_name}: two columns both mean '{name}' (column {position}: '{text.strip()}')")
             name = f"{name}_{position}"  # a repeated extra column is kept, under another name
+            while name in names:  # ... that may be taken too: `notes_3,notes,notes`
+                name = f"{name}_{position}"
         names.append(name)
     return names
 
@@ -224,27 +226,36 @@ def _csv_reader(lines: Iterable[str]):
 
 # Fed to the reader after the last line: it comes back as a record of its own,
 # unless a quote was never closed, when it ends up inside that record's last field.
+# The file may hold this very text too (NULs are allowed): only the record read once the
+# file's lines are used up is taken for the end, so such a line is data like any other.
 _END_OF_FILE = "\0end of file\0\n"
 
 
 def _records(lines: Iterable[str], file_name: str) -> Iterator[tuple[int, list[str]]]:
     """(line the record starts on, fields), skipping blank lines; the header is line 1."""
-    reader = _csv_reader(itertools.chain(lines, [_END_OF_FILE]))
-    next(reader)
-    last_line = reader.line_num
-    while True:
+    ended = False
+
+    def lines_then_end() -> Iterator[str]:
+        nonlocal ended
+        yield from lines
+        ended = True
+        yield _END_OF_FILE
+
+    reader = _csv_reader(lines_then_end())
+    last_line = 0
+    for number in itertools.count():
         start_line = last_line + 1
         try:
             fields = next(reader)
         except csv.Error as exc:  # e.g. a field larger than the csv module's limit
             raise LoadError(f"{file_name}: cannot read the record starting on line {start_line}: {exc}") from exc
         last_line = reader.line_num
-        if fields == [_END_OF_FILE.rstrip("\n")]:
+        if ended:  # this record took in the end marker: alone, or swallowed by an open quote
+            if fields[-1:] and fields[-1].endswith(_END_OF_FILE):
+                raise LoadError(f"{file_name}: line {start_line}: a quote (\") is opened and never closed, "
+                                "so the rest of the file would be read as one value")
             return
-        if fields[-1:] and fields[-1].endswith(_END_OF_FILE):
-            raise LoadError(f"{file_name}: line {start_line}: a quote (\") is opened and never closed, "
-                            "so the rest of the file would be read as one value")
-        if fields and any(f.strip() for f in fields):
+        if number and any(f.strip() for f in fields):  # record 0 is the header
             yield start_line, fields
 
 
