@@ -22,7 +22,7 @@ import streamlit as st
 from dashboard import uploads
 from queries.api import Filters, nothing_to_report, run_query
 from queries.kpis import Target, TargetsError
-from queries.load import LoadError, LoadResult, Progress, load, open_database
+from queries.load import PARQUET_MANIFEST, LoadError, LoadResult, Progress, load, open_built
 from queries.settings import SETTINGS_NAME, TARGETS_NAME, Settings, read_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,10 +53,11 @@ def startup_path() -> Path:
 
 
 def _modified(path: Path) -> tuple:
-    """Changes when an export (or map) in the folder is added, removed or edited; or the .duckdb is rebuilt."""
+    """Changes when an export (or map) in the folder is added, removed or edited; or the .duckdb or the
+    Parquet folder (its manifest, written last) is rebuilt."""
     if path.is_dir():
         return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir()
-                            if p.is_file() and p.suffix.lower() in (".csv", ".toml")))
+                            if p.is_file() and (p.suffix.lower() in (".csv", ".toml") or p.name == PARQUET_MANIFEST)))
     return (path.stat().st_mtime_ns,) if path.exists() else ()
 
 
@@ -64,8 +65,7 @@ def _modified(path: Path) -> tuple:
 def _shared_dataset(path: str, modified: tuple) -> Dataset:
     """One load per data version, shared by all sessions (read through a cursor per thread)."""
     source = Path(path)
-    if source.is_file():
-        connection = open_database(source)
+    if (connection := open_built(source)) is not None:  # a .duckdb file or a --parquet folder
         return Dataset(connection, f"{source}:{modified}", source.name, source)
     result = load(source)
     label = "Sample data (synthetic)" if source == SAMPLE_DATA else source.name

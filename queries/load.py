@@ -1,6 +1,6 @@
 """Load a folder of clinic exports (SPEC §1) into DuckDB: raw -> staging -> marts.
 
-    python -m queries.load DIR --db FILE [--column-map FILE]
+    python -m queries.load DIR --db FILE [--parquet OUT/] [--column-map FILE] [--memory-limit 2GB]
 
 The raw layer is read with Python's csv module rather than DuckDB's sniffer so
 that every record keeps its line number and a malformed record becomes a
@@ -13,11 +13,15 @@ parallel reader instead, with the same result (see "Fast path" below).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import itertools
+import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 import tomllib
 import uuid
@@ -513,21 +517,32 @@ def load(
     column_map: str | os.PathLike | None = None,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
+    parquet: str | os.PathLike | None = None,
+    memory_limit: str | None = None,
 ) -> LoadResult:
     """Load `folder` into a new database: in memory, or built beside `db_path` and swapped in.
 
-    On any error the previous `db_path` (if any) is left exactly as it was.
+    With `parquet`, the database's tables are also written there as Parquet (see write_parquet).
+    On any error the previous `db_path` and `parquet` folder (if any) are left exactly as they were.
     """
     started = clock()
     folder = Path(folder)
     sources = inspect(folder, Path(column_map) if column_map else None)
     reporter = _Reporter(progress, clock)
     label = str(folder)
+    parquet_out = Path(parquet) if parquet is not None else None
+    if parquet_out is not None:
+        _check_parquet_target(parquet_out)
 
     if db_path is None:
         con = duckdb.connect(":memory:")
         try:
+            # The data stays in this connection, so DuckDB keeps its own spill folder; a limit only when asked.
+            if limit := memory_limit or os.environ.get(MEMORY_LIMIT_ENV):
+                _configure(con, limit, None)
             _build(con, sources, reporter, label)
+            if parquet_out is not None:
+                write_parquet(con, parquet_out)
         except BaseException as exc:
             con.close()
             if isinstance(exc, duckdb.Error | OSError):
@@ -539,12 +554,16 @@ def load(
     _check_target(target)
     building = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.building")
     try:
-        con = duckdb.connect(str(building))
-        try:
-            _build(con, sources, reporter, label)
-            counts = file_counts(con)
-        finally:
-            con.close()
+        with _spill_folder(target.parent) as spill:
+            con = duckdb.connect(str(building))
+            try:
+                _configure(con, memory_limit or os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT, spill)
+                _build(con, sources, reporter, label)
+                counts = file_counts(con)
+                if parquet_out is not None:
+                    write_parquet(con, parquet_out)
+            finally:
+                con.close()
         os.replace(building, target)
     except (duckdb.Error, OSError) as exc:
         raise LoadError(f"{target.name}: could not build the database: {exc}") from exc
@@ -553,6 +572,123 @@ def load(
             leftover.unlink(missing_ok=True)
     con = open_database(target)
     return LoadResult(con, f"{target}:{target.stat().st_mtime_ns}", counts, clock() - started)
+
+
+# --- Memory --------------------------------------------------------------------
+# DuckDB's own default is 80% of the machine's memory, and a build that needs
+# more fails. A database file is built with a limit and a spill folder beside
+# it, so sorts, joins and the temporary raw and staging layers go to disk
+# instead and a 10M-session export builds on a small server. Set it with
+# --memory-limit, PRACTICE_MEMORY_LIMIT (DuckDB's syntax: '2GB', '500MB') or
+# load(memory_limit=...). docs/scaling.md has the figures.
+MEMORY_LIMIT_ENV = "PRACTICE_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2GB"
+
+
+@contextlib.contextmanager
+def _spill_folder(beside: Path | None) -> Iterator[Path]:
+    """A fresh folder for DuckDB to spill to (beside the database being built), removed afterwards."""
+    spill = Path(tempfile.mkdtemp(prefix=".practice-spill-", dir=beside))
+    try:
+        yield spill
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _configure(con, limit: str, spill: Path | None) -> None:
+    try:
+        con.execute(f"set memory_limit = {_sql_text(limit)}")
+    except duckdb.Error as exc:
+        raise LoadError(f"memory limit {limit!r} not understood: use DuckDB's form, e.g. '2GB' or '500MB'") from exc
+    if spill is not None:
+        con.execute(f"set temp_directory = {_sql_text(str(spill))}")
+
+
+# --- Parquet -------------------------------------------------------------------
+# `--parquet OUT/` writes what the pages read as Parquet: each fact table
+# Hive-partitioned by the year and month of the date pages select it by
+# (OUT/fct_sessions/year=2025/month=3/…), the load tables one file each, and a
+# manifest. The dashboard and the report open OUT/ with the same SQL, through
+# views over read_parquet, so the marts can live on shared or object storage
+# and be read by any engine that reads Parquet.
+PARQUET_MANIFEST = "practice_marts.json"
+PARTITION_DATES = {
+    "fct_sessions": "session_date",
+    "fct_bookings": "booked_date",
+    "fct_complaints": "reported_date",
+    "fct_consumables": "session_date",
+}
+
+
+def is_parquet_folder(path: Path) -> bool:
+    return path.is_dir() and (path / PARQUET_MANIFEST).is_file()
+
+
+def _check_parquet_target(out: Path) -> None:
+    if out.exists() and not is_parquet_folder(out) and (not out.is_dir() or any(out.iterdir())):
+        raise LoadError(f"{out}: exists and is not a folder written by --parquet; not replacing it")
+    if not out.parent.is_dir():
+        raise LoadError(f"{out}: the folder {out.parent} does not exist")
+
+
+def write_parquet(con, out: Path) -> None:
+    """Write the built database's tables under `out`, built beside it and swapped in whole."""
+    tables = [name for (name,) in con.execute(
+        "select table_name from duckdb_tables() where database_name = current_database() and not temporary "
+        "order by table_name").fetchall()]
+    building = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.building")
+    manifest = {"schema_version": SCHEMA_VERSION, "tables": {}}
+    try:
+        building.mkdir()
+        for name in tables:
+            date = PARTITION_DATES.get(name)
+            table = _quote(name)
+            if date and con.execute(f"select count(*) from {table}").fetchone()[0]:
+                target = building / name
+                con.execute(f"copy (select *, year({_quote(date)}) as year, month({_quote(date)}) as month "
+                            f"from {table}) to {_sql_text(str(target))} "
+                            "(format parquet, partition_by (year, month), compression zstd)")
+                manifest["tables"][name] = {"partitioned_by": date}
+            else:  # small, or empty: a partitioned copy of no rows would write no file to read back
+                con.execute(f"copy {table} to {_sql_text(str(building / (name + '.parquet')))} "
+                            "(format parquet, compression zstd)")
+                manifest["tables"][name] = {"partitioned_by": None}
+        (building / PARQUET_MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        old = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.old")
+        if out.exists():
+            out.rename(old)
+        building.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+
+
+def open_parquet(folder: str | os.PathLike) -> duckdb.DuckDBPyConnection:
+    """Open a folder written by write_parquet: one view per table, read through DuckDB."""
+    folder = Path(folder)
+    try:
+        manifest = json.loads((folder / PARQUET_MANIFEST).read_text(encoding="utf-8"))
+        tables = manifest["tables"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise LoadError(f"{folder.name}: not a folder written by `python -m queries.load --parquet` ({exc})") from exc
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise LoadError(f"{folder.name}: written by another version of this project; "
+                        "write it again with python -m queries.load --parquet")
+    con = duckdb.connect(":memory:")
+    try:
+        for name, info in tables.items():
+            if info.get("partitioned_by"):
+                files = _sql_text(str(folder / name / "**" / "*.parquet"))
+                source = f"select * exclude (year, month) from read_parquet({files}, hive_partitioning = true)"
+            else:
+                source = f"select * from read_parquet({_sql_text(str(folder / (name + '.parquet')))})"
+            con.execute(f"create view {_quote(name)} as {source}")
+        con.execute(_sql("marts", "macros"))
+        con.execute("select schema_version from load_info").fetchone()
+    except (duckdb.Error, ValueError) as exc:
+        con.close()
+        raise LoadError(f"{folder.name}: cannot read its Parquet files ({exc})") from exc
+    return con
 
 
 def _check_target(target: Path) -> None:
@@ -607,6 +743,16 @@ def open_database(db_path: str | os.PathLike) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def open_built(path: str | os.PathLike) -> duckdb.DuckDBPyConnection | None:
+    """A database file or a --parquet folder, opened read-only; None for anything else (a folder of CSVs)."""
+    path = Path(path)
+    if path.is_file():
+        return open_database(path)
+    if is_parquet_folder(path):
+        return open_parquet(path)
+    return None
+
+
 def _print_progress(fraction: float, message: str) -> None:
     print(f"\r{fraction:6.1%}  {message:<40}", end="", file=sys.stderr, flush=True)
 
@@ -623,26 +769,43 @@ def _format_counts(files: dict[str, dict]) -> Iterable[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m queries.load", description=__doc__.splitlines()[0])
     parser.add_argument("folder", help="folder holding bookings.csv, sessions.csv, [consumables.csv, complaints.csv]")
-    parser.add_argument("--db", required=True, help="database file to build (replaced atomically)")
+    parser.add_argument("--db", help="database file to build (replaced atomically)")
+    parser.add_argument("--parquet", metavar="OUT",
+                        help="also write the marts as Hive-partitioned Parquet under OUT/ (replaced whole); "
+                             "open it with --data OUT/")
     parser.add_argument("--column-map", help=f"TOML column map (default: {COLUMN_MAP_NAME} in the folder, if any)")
+    parser.add_argument("--memory-limit", help=f"DuckDB memory limit for the build, e.g. 4GB "
+                                               f"(default: ${MEMORY_LIMIT_ENV} or {DEFAULT_MEMORY_LIMIT}); "
+                                               "beyond it, DuckDB spills to disk beside the database")
     args = parser.parse_args(argv)
+    if not args.db and not args.parquet:
+        parser.error("give --db FILE, --parquet OUT, or both")
+    # Parquet only: built in a scratch database beside OUT (on disk, so a large export can spill), then dropped.
+    scratch = None if args.db else Path(args.parquet).resolve().with_name(f".{Path(args.parquet).name}.scratch.duckdb")
     try:
-        result = load(args.folder, args.db, column_map=args.column_map, progress=_print_progress)
-    except LoadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print("", file=sys.stderr)
-    for line in _format_counts(result.files):
-        print(line)
-    print(f"built {args.db} in {result.seconds:.1f} s")
-    warned = result.connection.execute("select count(*) from load_warnings").fetchone()[0]
-    if warned:
-        print(f"{warned:,} rows loaded with a value read as 'other': see table load_warnings")
-    if result.rejected_total:
-        print(f"{result.rejected_total:,} rejected rows: see table load_rejects in {args.db} "
-              f"(duckdb -readonly {args.db} \"from load_rejects\")")
-    result.connection.close()
-    return 0
+        try:
+            result = load(args.folder, args.db or scratch, column_map=args.column_map, progress=_print_progress,
+                          parquet=args.parquet, memory_limit=args.memory_limit)
+        except LoadError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print("", file=sys.stderr)
+        for line in _format_counts(result.files):
+            print(line)
+        built = " and ".join(x for x in (args.db, args.parquet and f"{args.parquet} (Parquet)") if x)
+        print(f"built {built} in {result.seconds:.1f} s")
+        warned = result.connection.execute("select count(*) from load_warnings").fetchone()[0]
+        if warned:
+            print(f"{warned:,} rows loaded with a value read as 'other': see table load_warnings")
+        if result.rejected_total:
+            where = args.db or args.parquet
+            print(f"{result.rejected_total:,} rejected rows: see table load_rejects in {where}"
+                  + (f" (duckdb -readonly {args.db} \"from load_rejects\")" if args.db else ""))
+        result.connection.close()
+        return 0
+    finally:
+        if scratch is not None:
+            scratch.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

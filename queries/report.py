@@ -18,7 +18,7 @@ from pathlib import Path
 from queries import export
 from queries.api import Filters, default_as_of, nothing_to_report, run_query
 from queries.kpis import TargetsError
-from queries.load import LoadError, file_counts, load, open_database
+from queries.load import LoadError, file_counts, load, open_built
 from queries.settings import Settings, read_settings
 
 
@@ -266,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         path = Path(args.data)
-        con = open_database(path) if path.is_file() else load(path).connection
+        con = open_built(path)  # a .duckdb file or a --parquet folder; else a folder of CSV exports
+        if con is None:
+            con = load(path).connection
     except LoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
