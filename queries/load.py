@@ -36,7 +36,7 @@ import pyarrow as pa
 from queries.contract import ENTITIES, Entity, normalise_name
 
 SQL_DIR = Path(__file__).parent / "sql"
-SCHEMA_VERSION = "2"  # 2: depth band, patient type; consumables carry patient and sort by day
+SCHEMA_VERSION = "3"  # 3: dim_filter_options; raw and staging layers no longer kept in the file
 COLUMN_MAP_NAME = "column_map.toml"
 CHUNK_ROWS = 100_000
 PROGRESS_AFTER_SECONDS = 1.0
@@ -48,6 +48,7 @@ MART_MODELS = (
     "fct_bookings",
     "fct_complaints",
     "fct_consumables",
+    "dim_filter_options",
     "load_files",
     "load_rejects",
     "load_warnings",
@@ -416,7 +417,9 @@ def _load_raw_fast(con, source: SourceFile, table: str, columns: list[str], repo
     extras = slots[width:]
     position = {name: i for i, name in enumerate(source.columns)}
     values = ", ".join(
-        f"ltrim({slots[position[name]]}, ' ') as {_quote(name)}" if name in position else f"null::varchar as {_quote(name)}"
+        # Only a cell that starts with a space is copied (skipinitialspace); the rest pass as read.
+        f"case when starts_with({slots[position[name]]}, ' ') then ltrim({slots[position[name]]}, ' ') "
+        f"else {slots[position[name]]} end as {_quote(name)}" if name in position else f"null::varchar as {_quote(name)}"
         for name in columns
     )
     # Cells beyond the header: blank ones are an export quirk, anything else makes the record a reject.

@@ -18,6 +18,7 @@ from pages import (  # noqa: F401
     unescaped,
 )
 
+from dashboard import auth
 from dashboard.charts import plain
 from dashboard.filters import PARSERS
 from dashboard.ui import md_plain
@@ -217,7 +218,8 @@ def markdown_shown(at) -> list[str]:
                                   "success") for e in getattr(at, kind)]
     texts += [t for m in at.metric for t in (m.label, m.value, m.proto.help)]
     texts += [e.label for e in at.expander] + [t.label for t in at.tabs]
-    return texts
+    # The app's own "not protected" notice (no export text in it) is styled Markdown on purpose.
+    return [t for t in texts if auth.NOT_PROTECTED.split(":")[0] not in t]
 
 
 # page, (segmented control key, value) to show export names, names drawn in its charts, names in its Markdown
