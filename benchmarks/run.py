@@ -197,6 +197,7 @@ def median(values: list[float]) -> float | None:
 def run_child(args: list[str], stdout: Path | None = None, env: dict | None = None) -> dict:
     """Run `python ARGS` from the repository; wall seconds, peak RSS (ru_maxrss of this child alone, from
     os.wait4), CPU seconds, exit code and the end of its stderr."""
+    load_average = _load_average()
     with open(stdout or os.devnull, "wb") as out, tempfile.TemporaryFile() as err:
         began = time.perf_counter()
         process = subprocess.Popen([sys.executable, *args], cwd=REPO, stdout=out, stderr=err, env=env)
@@ -208,7 +209,8 @@ def run_child(args: list[str], stdout: Path | None = None, env: dict | None = No
     # ru_maxrss: KiB on Linux, bytes on macOS.
     peak = usage.ru_maxrss / MIB if sys.platform == "darwin" else usage.ru_maxrss / 1024
     return {"wall_seconds": wall, "peak_rss_mib": peak, "cpu_seconds": usage.ru_utime + usage.ru_stime,
-            "exit": process.returncode, "stderr_tail": stderr[-2000:] if process.returncode else ""}
+            "load_average_before": load_average, "exit": process.returncode,
+            "stderr_tail": stderr[-2000:] if process.returncode else ""}
 
 
 # --- the phases' children (python -m benchmarks.run --child PHASE SPEC_JSON; the result JSON on stdout) -------------
@@ -312,6 +314,16 @@ def resolve(params: dict, context: dict) -> dict:
     return {k: context[v[1:]] if isinstance(v, str) and v.startswith("@") else v for k, v in params.items()}
 
 
+def call_arguments(which: str, params: dict, filters, as_of: date, context: dict) -> tuple:
+    """(filters, as_of, params) of one PAGE_QUERIES entry as the page passes them to source.query, for the view
+    `filters` as of `as_of`; `context` holds the "@" values (previous_start and previous_end among them)."""
+    if which == NONE:
+        return None, None, resolve(params, context)
+    if which == PREVIOUS:
+        filters = filters.with_period(context["previous_start"], context["previous_end"])
+    return filters, as_of, resolve(params, context)
+
+
 def run_one(con, name: str, filters, as_of, params: dict) -> int:
     """One query as the page runs it; the number of rows it returned."""
     from queries import explore
@@ -363,14 +375,10 @@ def child_queries(spec: dict) -> dict:
         for _ in range(1 + runs):  # one cold run, then the warm ones
             for page, queries in PAGE_QUERIES.items():
                 for i, (name, which, params) in enumerate(queries):
-                    if which == NONE:
-                        query_filters, query_as_of = None, None
-                    else:
-                        query_filters = filters if which == VIEW else filters.with_period(*previous)
-                        query_as_of = as_of
+                    query_filters, query_as_of, query_params = call_arguments(which, params, filters, as_of, context)
                     t0 = time.perf_counter()
                     try:
-                        count = run_one(con, name, query_filters, query_as_of, resolve(params, context))
+                        count = run_one(con, name, query_filters, query_as_of, query_params)
                     except Exception as exc:  # noqa: BLE001 (a failing query is reported, the rest still timed)
                         count = None
                         if not timings[page][i]:
@@ -554,6 +562,7 @@ class Benchmark:
             "runs": runs,
             "median_seconds": median([run["seconds"] for run in ok]),
             "median_wall_seconds": median([run["wall_seconds"] for run in ok]),
+            "median_cpu_seconds": median([run["cpu_seconds"] for run in ok]),
             "peak_rss_mib": max((run["peak_rss_mib"] for run in runs), default=None),
             "rows_read": ok[-1]["rows_read"] if ok else None,
             "rows_rejected": ok[-1]["rows_rejected"] if ok else None,
@@ -600,6 +609,7 @@ class Benchmark:
             "runs": runs,
             "median_first_render_seconds": median([run["first_render_seconds"] for run in ok]),
             "median_wall_seconds": median([run["wall_seconds"] for run in ok]),
+            "median_cpu_seconds": median([run["cpu_seconds"] for run in ok]),
             "peak_rss_mib": max((run["peak_rss_mib"] for run in runs), default=None),
         }
 
@@ -612,7 +622,7 @@ class Benchmark:
             "pandas": ["-m", "benchmarks.pandas_report", "--data", str(self.csv_dir)],
         }
         runs: dict[str, list[dict]] = {"report": [], "pandas": []}
-        first_output: dict[str, str] = {}
+        first_output: dict[str, dict] = {}
         for k in range(self.runs):
             if k and self.over_budget(f"report/pandas pair {k + 1}"):
                 break
@@ -625,20 +635,22 @@ class Benchmark:
                     self.failed.append(f"{who}: exit {ran['exit']}: {ran['stderr_tail'].strip().splitlines()[-1:]}")
                     self.note(f"! {who} failed:\n{ran['stderr_tail']}")
                     continue
-                text = out.read_text(encoding="utf-8")
+                figures = json.loads(out.read_text(encoding="utf-8"))
                 if who not in first_output:
-                    first_output[who] = text
-                elif text != first_output[who]:
-                    self.failed.append(f"{who}: run {k + 1} printed other figures than run 1")
+                    first_output[who] = figures
+                # Sums may differ in their last bits from run to run (DuckDB adds up in parallel): compare's tolerance.
+                elif changed := compare(figures, first_output[who]):
+                    self.failed.append(f"{who}: run {k + 1} differs from run 1: {changed[:3]}")
         entry: dict = {"runs": runs, "outputs": {who: str(self.workdir / f"{who}.json") for who in commands}}
         for who in commands:
             ok = [run for run in runs[who] if run["exit"] == 0]
             entry[who] = {"median_seconds": median([run["wall_seconds"] for run in ok]),
+                          "median_cpu_seconds": median([run["cpu_seconds"] for run in ok]),
                           "peak_rss_mib": max((run["peak_rss_mib"] for run in ok), default=None)}
         if entry["report"]["median_seconds"] and entry["pandas"]["median_seconds"]:
             entry["speedup"] = entry["pandas"]["median_seconds"] / entry["report"]["median_seconds"]
         if len(first_output) == 2:
-            disagreements = compare(json.loads(first_output["report"]), json.loads(first_output["pandas"]))
+            disagreements = compare(first_output["report"], first_output["pandas"])
             entry["disagreements"] = disagreements
             if disagreements:
                 self.failed.append(f"report: disagrees with pandas on {len(disagreements)} figures")
@@ -733,47 +745,49 @@ def format_text(r: dict) -> str:
         + f"; load average before {r['load_average_before']}, after {r.get('load_average_after')}",
         "",
     ]
+    # phase, median wall, median CPU (the child's, all threads), runs, peak RSS, time target, RSS target, met
     rows: list[tuple] = []
     if gen:
         if gen.get("reused"):
-            rows.append(("generate CSV folder", f"{gen['seconds']:.1f} s", "cached", "-", "-", "-", "-"))
+            rows.append(("generate CSV folder (cached)", f"{gen['seconds']:.1f} s", "-", "0", "-", "-", "-", "-"))
         else:
-            rows.append(("generate CSV folder", _s(gen.get("wall_seconds")), "1", _mib(gen.get("peak_rss_mib")),
-                         "-", "-", "-"))
+            rows.append(("generate CSV folder", _s(gen.get("wall_seconds")), _s(gen.get("cpu_seconds")), "1",
+                         _mib(gen.get("peak_rss_mib")), "-", "-", "-"))
     load = p.get("load", {})
     if "reused_db" in load:
-        rows.append(("load: CSV -> .duckdb", "reused", "-", "-", "-", "-", "-"))
+        rows.append(("load: CSV -> .duckdb", "reused", "-", "0", "-", "-", "-", "-"))
     elif load:
-        rows.append(("load: CSV -> .duckdb (marts built)", _s(load["median_seconds"]), str(len(load["runs"])),
-                     _mib(load["peak_rss_mib"]), f"≤ {_target_s(t['load_seconds'])}", _rss_target(t),
-                     _met(_both(v.get("load_seconds"), v.get("load_peak_rss")))))
+        rows.append(("load: CSV -> .duckdb (marts built)", _s(load["median_seconds"]), _s(load["median_cpu_seconds"]),
+                     str(len(load["runs"])), _mib(load["peak_rss_mib"]), f"≤ {_target_s(t['load_seconds'])}",
+                     _rss_target(t), _met(_both(v.get("load_seconds"), v.get("load_peak_rss")))))
     queries = p.get("queries", {})
     if queries.get("views"):
         seconds, page, label = max((entry["warm_median_seconds"] or 0.0, page, label)
                                    for label, view in queries["views"].items() for page, entry in view["pages"].items())
         ok = _both(*[ok for key, ok in v.items() if key.startswith("queries_")])
-        rows.append((f"queries: slowest page warm ({page}, {label})", _s(seconds), str(queries["runs"]),
+        rows.append((f"queries: slowest page warm ({page}, {label})", _s(seconds), "-", str(queries["runs"]),
                      _mib(queries.get("peak_rss_mib")), f"≤ {_target_s(t['page_queries_seconds'])} a page",
                      _rss_target(t), _met(_both(ok, v.get("queries_peak_rss")))))
     app = p.get("apptest", {})
     if app:
-        rows.append(("Overview: first AppTest render", _s(app["median_first_render_seconds"]), str(len(app["runs"])),
+        rows.append(("Overview: first AppTest render", _s(app["median_first_render_seconds"]), "-", str(len(app["runs"])),
                      _mib(app["peak_rss_mib"]), "-", _rss_target(t), _met(v.get("apptest_peak_rss"))))
     report = p.get("report", {})
     if report.get("report"):
-        rows.append(("report: CSV folder -> JSON", _s(report["report"]["median_seconds"]), str(len(report["runs"]["report"])),
-                     _mib(report["report"]["peak_rss_mib"]), "-", f"{_rss_target(t)}, ≤ pandas",
-                     _met(_both(v.get("report_peak_rss"), v.get("report_peak_rss_vs_pandas")))))
-        rows.append(("pandas implementation", _s(report["pandas"]["median_seconds"]), str(len(report["runs"]["pandas"])),
-                     _mib(report["pandas"]["peak_rss_mib"]), "-", "-", "-"))
+        for who, title in (("report", "report: CSV folder -> JSON"), ("pandas", "pandas implementation")):
+            held = who == "report"
+            rows.append((title, _s(report[who]["median_seconds"]), _s(report[who]["median_cpu_seconds"]),
+                         str(len(report["runs"][who])), _mib(report[who]["peak_rss_mib"]), "-",
+                         f"{_rss_target(t)}, ≤ pandas" if held else "-",
+                         _met(_both(v.get("report_peak_rss"), v.get("report_peak_rss_vs_pandas"))) if held else "-"))
         if report.get("speedup") is not None:
-            rows.append(("report speed-up (pandas / report)", f"{report['speedup']:.1f}x", "-", "-",
+            rows.append(("report speed-up (pandas / report)", f"{report['speedup']:.1f}x", "-", "-", "-",
                          f"≥ {REPORT_SPEEDUP:g}x", "-", _met(v.get("report_speedup"))))
         if "disagreements" in report:
             n = len(report["disagreements"])
-            rows.append(("report = pandas (compare)", "same answers" if not n else f"{n} disagreements", "-", "-",
+            rows.append(("report = pandas (compare)", "same answers" if not n else f"{n} disagreements", "-", "-", "-",
                          "same", "-", _met(v.get("report_agrees"))))
-    lines += _table(("phase", "median", "runs", "peak RSS", "target", "RSS target", "met"), rows, left=1)
+    lines += _table(("phase", "median", "CPU", "runs", "peak RSS", "target", "RSS target", "met"), rows, left=1)
 
     if queries.get("views"):
         narrow = queries["narrow"]
