@@ -475,7 +475,7 @@ class Benchmark:
         if self.elapsed() <= self.args.budget_seconds:
             return False
         if self.r["stopped"] is None:
-            self.r["stopped"] = (f"time budget of {self.args.budget_seconds:.0f} s used up after {self.elapsed():.0f} s; "
+            self.r["stopped"] = (f"time budget of {self.args.budget_seconds:g} s used up after {self.elapsed():.0f} s; "
                                  f"skipped from {what} on")
             self.note(f"! {self.r['stopped']}")
         return True
