@@ -1,0 +1,137 @@
+"""The benchmark (benchmarks/run.py) as a smoke test: at 20k sessions it completes, every phase and every page's
+queries ran, and the headless report agrees with the pandas implementation. No timing is asserted: times on a
+shared CI machine say nothing. Also: its table of what each page runs (PAGE_QUERIES) is what the pages run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import streamlit as st
+from pages import APP, fresh_caches, sample_fixture  # noqa: F401
+from streamlit.testing.v1 import AppTest
+
+from benchmarks import run as bench
+from queries import explore
+from queries.api import Filters, default_as_of, run_query
+from queries.kpis import previous_period
+
+ROOT = Path(__file__).resolve().parent.parent
+SESSIONS = 20_000
+
+
+def test_the_benchmark_runs_at_20k_sessions_and_the_report_agrees_with_pandas(tmp_path):
+    out = tmp_path / "result.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.run", "--sessions", str(SESSIONS), "--quick",
+                             "--workdir", str(tmp_path / "work"), "--json", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    r = json.loads(out.read_text())
+    assert r["failed"] == [] and r["stopped"] is None
+    assert set(r["phases"]) == set(bench.PHASES)
+
+    generated = r["phases"]["generate"]
+    assert not generated["reused"] and generated["exit"] == 0
+    assert abs(generated["rows"]["sessions"] - SESSIONS) < SESSIONS * 0.1
+    load = r["phases"]["load"]
+    assert load["runs"][0]["exit"] == 0 and load["rows_rejected"] == 0
+    assert load["sessions_loaded"] == generated["rows"]["sessions"]
+    assert load["peak_rss_mib"] > 0
+
+    queries = r["phases"]["queries"]
+    assert queries["exit"] == 0 and set(queries["views"]) == {"default", "narrow"}
+    for label, view in queries["views"].items():
+        assert view["errors"] == []
+        assert set(view["pages"]) == set(bench.PAGE_QUERIES)
+        for page, entry in view["pages"].items():
+            ran = [(q["query"], q["rows"] is not None, len(q["warm_seconds"])) for q in entry["queries"]]
+            assert ran == [(name, True, 1) for name, _, _ in bench.PAGE_QUERIES[page]], (label, page)
+    # Something to show on every page: the default view has sessions, complaints and lots.
+    default = {page: {q["query"]: q["rows"] for q in entry["queries"]}
+               for page, entry in queries["views"]["default"]["pages"].items()}
+    assert default["overview"]["sessions_by_dimension"] > 0 and default["aftercare"]["complaint_timing"] > 0
+    assert default["consumables"]["lot_sessions"] > 0 and default["explore"]["explore.fetch_page"] > 0
+
+    app = r["phases"]["apptest"]["runs"][0]
+    assert app["exit"] == 0 and app["exceptions"] == [] and app["title"] == ["Overview"]
+    assert app["metrics"] > 0
+
+    report = r["phases"]["report"]
+    assert report["disagreements"] == []
+    assert [run["exit"] for run in report["runs"]["report"] + report["runs"]["pandas"]] == [0, 0]
+    assert report["speedup"] > 0
+    assert r["verdict"]["report_agrees"] is True
+    assert not (tmp_path / "work" / bench.DB_NAME).exists()  # not --keep
+    assert "report = pandas (compare)" in result.stdout
+
+    # A second run reuses the generated folder (its stamp says it is complete).
+    again = subprocess.run([sys.executable, "-m", "benchmarks.run", "--sessions", str(SESSIONS), "--quick",
+                            "--workdir", str(tmp_path / "work"), "--json", str(out), "--phases", "generate"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert json.loads(out.read_text())["phases"]["generate"]["reused"] is True
+
+
+def _recorded(monkeypatch) -> list[tuple]:
+    """Every query the app runs from now on: (name, filters, as_of, params), as PAGE_QUERIES resolves them."""
+    calls: list[tuple] = []
+    import dashboard.source as source
+
+    def query(con, name, filters=None, *, as_of=None, **extra):
+        calls.append((name, filters, as_of, extra))
+        return run_query(con, name, filters, as_of=as_of, **extra)
+
+    def count_rows(con, q, filters, as_of):
+        calls.append(("explore.count_rows", filters, as_of, {"entity": q.entity}, q))
+        return original_count(con, q, filters, as_of)
+
+    def fetch_page(con, q, filters, as_of, page, *args, **kwargs):
+        calls.append(("explore.fetch_page", filters, as_of, {"entity": q.entity, "page": page}, q))
+        return original_fetch(con, q, filters, as_of, page, *args, **kwargs)
+
+    original_count, original_fetch = explore.count_rows, explore.fetch_page
+    monkeypatch.setattr(source, "run_query", query)
+    monkeypatch.setattr(explore, "count_rows", count_rows)
+    monkeypatch.setattr(explore, "fetch_page", fetch_page)
+    return calls
+
+
+def test_page_queries_are_what_each_page_runs_on_its_defaults(monkeypatch, sample):
+    """Each page opened on the sample data with nothing cached: the queries it runs, in order, with their
+    filters and parameters, are PAGE_QUERIES's for the default view (the sidebar's: every page's first)."""
+    as_of = default_as_of(sample)
+    start = as_of - timedelta(days=364)
+    view = Filters(start=start, end=as_of)
+    previous = previous_period(start, as_of)
+    lots = run_query(sample, "lot_trace", view, as_of=as_of)
+    context = {"previous_start": previous[0], "previous_end": previous[1], "grain": "month",
+               "first_lot": lots["lot"].iloc[0]}
+
+    def expected(page: str) -> list[tuple]:
+        return [(name, *bench.call_arguments(which, params, view, as_of, context))
+                for name, which, params in bench.PAGE_QUERIES[page]]
+
+    calls = _recorded(monkeypatch)
+    sidebar = len(bench.PAGE_QUERIES["sidebar"])
+    at = AppTest.from_file(APP, default_timeout=60)
+    for page in bench.PAGE_QUERIES:
+        if page == "sidebar":
+            continue
+        st.cache_data.clear()  # the page's queries and the sidebar's run again, as on a fresh start
+        calls.clear()
+        if page == "overview":
+            at.run()  # the default page
+        else:
+            at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, [e.message for e in at.exception]
+        got = [call[:4] for call in calls]
+        assert got[:sidebar] == expected("sidebar"), page
+        assert got[sidebar:] == expected(page), page
+        for call in calls:
+            if call[0].startswith("explore."):  # the default table: the entity's default columns and sort
+                spec = explore.entity(call[3]["entity"])
+                assert (call[4].filters, call[4].shown, call[4].sort_column, call[4].is_descending) == \
+                    ((), spec.default_columns, spec.default_sort, spec.default_descending)
