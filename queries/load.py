@@ -38,6 +38,8 @@ from queries.contract import ENTITIES, Entity, normalise_name
 SQL_DIR = Path(__file__).parent / "sql"
 SCHEMA_VERSION = "3"  # 3: dim_filter_options; raw and staging layers no longer kept in the file
 COLUMN_MAP_NAME = "column_map.toml"
+# How `04/03/2025` reads: month first (US, the default) or day first (`date_order = "day_first"` in the map).
+DATE_ORDERS = ("month_first", "day_first")
 CHUNK_ROWS = 100_000
 PROGRESS_AFTER_SECONDS = 1.0
 
@@ -70,6 +72,7 @@ class SourceFile:
     columns: list[str] = field(default_factory=list)  # contract names, in file order
     extra_columns: list[str] = field(default_factory=list)
     encoding: str = "utf-8-sig"  # found once by inspect(): probing means reading the whole file
+    date_order: str = "month_first"  # the column map's, the same for every file of an export
 
 
 @dataclass
@@ -106,6 +109,11 @@ def read_column_map(path: Path | None) -> dict:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:  # OSError: e.g. a folder by that name
         raise LoadError(f"{path.name}: not a valid column map: {exc}") from exc
     for section, value in raw.items():
+        if section == "date_order":
+            if value not in DATE_ORDERS:
+                raise LoadError(f"{path.name}: date_order must be one of {', '.join(repr(o) for o in DATE_ORDERS)}, "
+                                f"not {value!r}")
+            continue
         if section not in ("files", "columns"):
             raise LoadError(f"{path.name}: unknown section [{section}]; expected [files] or [columns.<file>]")
         if not isinstance(value, dict):
@@ -188,7 +196,7 @@ def inspect(folder: Path, column_map_path: Path | None = None) -> dict[str, Sour
     sources: dict[str, SourceFile] = {}
     for entity in ENTITIES.values():
         path = _find_file(folder, entity, column_map)
-        source = SourceFile(entity, path)
+        source = SourceFile(entity, path, date_order=column_map.get("date_order", DATE_ORDERS[0]))
         sources[entity.name] = source
         if path is None:
             if entity.required:
@@ -455,13 +463,23 @@ def _sql(layer: str, name: str) -> str:
     return (SQL_DIR / layer / f"{name}.sql").read_text(encoding="utf-8")
 
 
+def _staging_macros(date_order: str) -> str:
+    """staging/macros.sql, its slashed date formats turned day first when the export says so."""
+    sql = _sql("staging", "macros")
+    if date_order == "day_first":
+        sql = sql.replace("'%m/%d/%Y", "'%d/%m/%Y")
+    elif date_order != "month_first":
+        raise ValueError(f"unknown date order {date_order!r}")
+    return sql
+
+
 def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_label: str) -> None:
     con.execute("create table ref_enums (entity varchar, column_name varchar, value varchar)")
     con.executemany(
         "insert into ref_enums values (?, ?, ?)",
         [(e.name, col, v) for e in ENTITIES.values() for col, values in e.enums.items() for v in values],
     )
-    con.execute(_sql("staging", "macros"))
+    con.execute(_staging_macros(next(iter(sources.values())).date_order if sources else DATE_ORDERS[0]))
 
     sizes = {name: (s.path.stat().st_size if s.path else 0) for name, s in sources.items()}
     total = max(sum(sizes.values()), 1)

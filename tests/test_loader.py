@@ -830,3 +830,37 @@ def test_a_file_the_fast_path_cannot_read_exactly_falls_back(tmp_path, monkeypat
     with_fast, csv_only, taken = load_both_ways(folder, monkeypatch)
     assert taken == [False, True]
     assert with_fast == csv_only
+
+
+# Issue 9: `04/03/2025` is 4 March to a US clinic and 3 April elsewhere. The column map says which.
+@pytest.mark.parametrize("date_order, written, expected", [
+    (None, "04/03/2025", datetime(2025, 4, 3)),                       # month first unless told
+    ("month_first", "04/03/2025", datetime(2025, 4, 3)),
+    ("day_first", "04/03/2025", datetime(2025, 3, 4)),
+    ("day_first", "13/03/2025", datetime(2025, 3, 13)),
+    ("month_first", "13/03/2025", "not a date/time: '13/03/2025'"),   # no month 13
+    ("day_first", "03/13/2025", "not a date/time: '03/13/2025'"),     # nor day first
+    ("day_first", "04/03/2025 2:30 PM", datetime(2025, 3, 4, 14, 30)),
+    ("day_first", "4/3/2025 14:30", datetime(2025, 3, 4, 14, 30)),
+    ("day_first", "2025-03-04 09:00:00", datetime(2025, 3, 4, 9, 0)),  # ISO dates are not affected
+    ("day_first", "04/03/25", "not a date/time: '04/03/25'"),         # still four-digit years only
+])
+def test_the_column_map_says_whether_slashed_dates_are_day_first(tmp_path, date_order, written, expected):
+    folder = write_export(tmp_path, bookings=[], sessions=[session("S1", "P1", "2025-03-04") | {"performed_at": written}])
+    if date_order:
+        (folder / "column_map.toml").write_text(f'date_order = "{date_order}"\n')
+    con = load(folder).connection
+    loaded = rows(con, "select performed_at from stg_sessions")
+    rejected = rows(con, "select column_name, reason from load_rejects")
+    if isinstance(expected, str):
+        assert (loaded, rejected) == ([], [("performed_at", expected)])
+    else:
+        assert (loaded, rejected) == ([(expected,)], [])
+
+
+@pytest.mark.parametrize("map_text", ['date_order = "dmy"\n', "date_order = 1\n", "date_order = 'Day First'\n"])
+def test_an_unknown_date_order_is_a_clear_error(tmp_path, map_text):
+    folder = write_export(tmp_path, bookings=[], sessions=[session("S1", "P1", "2025-01-01")])
+    (folder / "column_map.toml").write_text(map_text)
+    with pytest.raises(LoadError, match=r"^column_map\.toml: date_order must be one of 'month_first', 'day_first'"):
+        load(folder)

@@ -17,7 +17,8 @@ create or replace macro clean_text(value) as nullif(
     '');
 
 -- A cleaned value as a timestamp: ISO 8601 with a space or a T, a bare date
--- (midnight), or US month-first. The year must have four digits: %Y alone reads
+-- (midnight), or US month-first (day-first when the column map says
+-- date_order = "day_first": queries/load.py swaps %m/%d in the slashed formats). The year must have four digits: %Y alone reads
 -- '03/04/25' as the year 25. The common `YYYY-MM-DD HH:MM:SS` is tried first
 -- with its one format; whatever that parses, the full list parses the same way.
 create or replace macro parse_timestamp_text(text) as coalesce(
