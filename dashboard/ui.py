@@ -131,11 +131,19 @@ def _column_config(df, symbol: str) -> dict:
     return config
 
 
+# A table sends its rows to the browser: beyond this many, the page shows the first ones and the CSV has them all
+# (a 1M-session practice's recall list is tens of thousands of patients).
+MAX_ROWS_SHOWN = 1_000
+
+
 def table_with_download(df, file_name: str, *, dimension_title: str | None = None, height: int | str = "auto") -> None:
-    """A readable table and, beside it, the same rows as CSV."""
+    """A readable table (its first MAX_ROWS_SHOWN rows) and, beside it, every row as CSV."""
     symbol = currency()
     shown = labels.frame(df, dimension_title, symbol)
-    st.dataframe(shown, hide_index=True, width="stretch", height=height, column_config=_column_config(df, symbol) or None)
+    st.dataframe(shown.head(MAX_ROWS_SHOWN), hide_index=True, width="stretch", height=height,
+                 column_config=_column_config(df, symbol) or None)
+    if len(shown) > MAX_ROWS_SHOWN:
+        st.caption(f"Showing the first {MAX_ROWS_SHOWN:,} of {len(shown):,} rows; the CSV has them all.")
     download(shown, file_name)
 
 
