@@ -42,18 +42,21 @@ def export_button(view: View, page: str) -> None:
     """A download button for the Summary and `page`'s sheets, built when clicked."""
     wanted = export_view(view)  # read here: the click's thread has no session state
     connection = source.current().connection
-    marketing = export.PAGES[page].audience == "marketing"
-    # Owner pages show the recall list on screen to the same person, so their workbook may hold it; a role
-    # that may not see patients (marketing on the Overview) gets the aggregates only.
-    patient_ids = not marketing and auth.sees_patients(auth.current_role())
+    # A role that may not see patients (marketing) gets the page's marketing version: small cells suppressed,
+    # no patient named (export.FOR_MARKETING for the Overview). Owner pages show the recall list on screen to
+    # the same person, so their workbook may hold it.
+    for_marketing = not auth.sees_patients(auth.current_role())
+    marketing = export.page_export(page, for_marketing).audience == "marketing"
+    patient_ids = not marketing
     context, name = auth.audit_context(), export.file_name((page,), wanted)
 
     def build() -> bytes:
         # Runs on Streamlit's download thread: no st.* here, only what was captured above. Logged when built
         # (whoever asks for the file), before it is handed over: no log, no file.
         rows: dict[str, int] = {}
-        data = export.build_workbook(connection, wanted, (page,), patient_ids=patient_ids, rows=rows)
-        identifying = {s.name for s in export.PAGES[page].sheets if s.identifies_patients}
+        data = export.build_workbook(connection, wanted, (page,), patient_ids=patient_ids, rows=rows,
+                                     for_marketing=for_marketing)
+        identifying = {s.name for s in export.page_export(page, for_marketing).sheets if s.identifies_patients}
         auth.log_download(context, name, sum(rows.values()), patient_level=bool(identifying & set(rows)))
         return data
 

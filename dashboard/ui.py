@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, definitions, filters, plain_text, source
-from queries import labels
+from queries import labels, privacy
 from queries.export import IDENTIFIER_COLUMNS, csv_bytes
 from queries.kpis import Kpi, Target
 
@@ -63,7 +63,16 @@ def fmt_change(current, previous, unit: str, symbol: str = "$") -> str | None:
 
 
 def kpi_card(kpi: Kpi, value, previous=None, target: Target | None = None, note: str | None = None) -> None:
+    """A KPI's card. A figure hidden by the small-cell rule (`<k`, marketing) reads `<k` for a count; any other
+    figure reads as a dash with `<k patients` as its note; it has no change and no target verdict."""
     symbol = currency()
+    if privacy.is_hidden(value):
+        shown, note = (value, note) if kpi.unit == "count" else ("—", f"{value} patients")
+        value, target = None, None
+    else:
+        shown = fmt(value, kpi.unit, symbol)
+    if privacy.is_hidden(previous):
+        previous = None
     help_text = kpi.help
     if kpi.unit == "money" and value is not None:
         help_text += f"\n\nThis period: {symbol}{value:,.2f}."
@@ -79,7 +88,7 @@ def kpi_card(kpi: Kpi, value, previous=None, target: Target | None = None, note:
                    None: "target"}[met]
         caption = f"{verdict} ({bound})" + (f" · {caption}" if caption else "")
     with st.container(border=True, width=CARD_WIDTH):
-        st.metric(kpi.label, fmt(value, kpi.unit, symbol), delta=fmt_change(value, previous, kpi.unit, symbol),
+        st.metric(kpi.label, shown, delta=fmt_change(value, previous, kpi.unit, symbol),
                   delta_color="normal" if kpi.higher_is_better else "inverse", help=help_text)
         if caption:
             st.caption(caption)
@@ -99,6 +108,29 @@ def card(label: str, value: str, width: int | str, note: str | None = None, help
         st.metric(label, value, help=help)
         if note:
             st.caption(note)
+
+
+def figure(value, kind: str = "count") -> str:
+    """A figure as a marketing table shows it: hidden ones as `<k` (queries/privacy.py), missing ones as a dash."""
+    if privacy.is_hidden(value):
+        return value
+    if value is None or pd.isna(value):
+        return "—"
+    if kind == "money":
+        return f"{currency()}{value:,.0f}"
+    return {"count": f"{value:,.0f}", "rate": f"{value:.0%}", "change": f"{value:+,.0f}",
+            "change_rate": f"{value:+.0%}", "average": f"{value:,.1f}", "index": f"{value:.2f}"}[kind]
+
+
+def suppressed_table(frame: pd.DataFrame, file_name: str, kinds: dict[str, str], height: int | str = "auto") -> None:
+    """A small-cell protected `frame` (readable headers) with its figures as text (`<k` stays `<k`); the CSV
+    holds the same rows, numbers unformatted and hidden figures as `<k`."""
+    shown = frame.copy()
+    for column, kind in kinds.items():
+        shown[column] = shown[column].map(lambda v, kind=kind: figure(v, kind))
+    st.dataframe(shown, hide_index=True, width="stretch", height=height,
+                 column_config={c: st.column_config.TextColumn(c, alignment="right") for c in kinds})
+    download(frame, file_name)
 
 
 def stop_without_export(entity: str, figures: str) -> None:

@@ -17,7 +17,8 @@ cell does not turn it into one); in a CSV, text starting with = + - @ tab, CR or
 Patient identifiers: a sheet that lists patients (the recall list) is marked `identifies_patients` and is
 written only when the caller asks (`patient_ids=True`). Marketing pages (PageExport.audience
 "marketing") never hold one, and every marketing sheet must pass through its `protect` function (small
-cells suppressed, SPEC 2.14) — build_workbook refuses a marketing sheet without one.
+cells suppressed, SPEC 2.14) — build_workbook refuses a marketing sheet without one. A page marketing shares
+with the owner (the Overview) has its marketing version in FOR_MARKETING, which `for_marketing=True` picks.
 
 Headers, number kinds and codes in words come from queries/labels.py, as on the pages.
 """
@@ -35,7 +36,7 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from queries import labels, privacy
+from queries import labels, overview, privacy
 from queries.api import EARLIEST, Filters, run_query
 from queries.kpis import KPIS, kpi_values, previous_period
 from queries.load import file_counts
@@ -139,6 +140,10 @@ class SheetSpec:
     needs_columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # dropped when the file is absent
     comparison_columns: tuple[str, ...] = ()  # dropped when the view has no comparison period
     identifies_patients: bool = False
+    small_cell_columns: tuple[str, ...] = ()  # the query's distinct-patient columns, for the small-cell rule only
+    # A sheet made from several queries, run by this instead of `query` (the marketing Overview, whose figures
+    # are protected together); built once per workbook and shared by the sheets that name the same function.
+    build: Callable[[Callable[..., pd.DataFrame], ExportView], pd.DataFrame] | None = None
     # The marketing hook: the page's small-cell rule (queries/privacy.py), applied to the query's rows before
     # they are written. Required on every sheet of a marketing page.
     protect: Callable[[pd.DataFrame, ExportView], pd.DataFrame] | None = None
@@ -156,17 +161,21 @@ _LOT_COMPLAINT_COLUMNS = ("count_complaints", "complaints_per_100_sessions", "co
                           "count_complaints_other_lots", "chance_if_like_other_lots",
                           "other_lots_complaints_per_100_sessions", "is_flagged")
 
+_TREND_HOLDS = ("Sessions, revenue, patients and complaints per month (per week, Monday to Sunday, when the period "
+                "is shorter than about three months); the first and last may run past the period, counting only "
+                "its days.")
+
 PAGES: dict[str, PageExport] = {
     "overview": PageExport("Overview", (
-        SheetSpec("Overview – trend", "Sessions, revenue, patients and complaints per month (per week, Monday to "
-                  "Sunday, when the period is shorter than about three months); the first and last may run past "
-                  "the period, counting only its days.", "sessions_over_time",
-                  params=lambda view: {"grain": view.grain}, needs_columns={"complaints": _COMPLAINT_RATE_COLUMNS}),
+        SheetSpec("Overview – trend", _TREND_HOLDS, "sessions_over_time",
+                  params=lambda view: {"grain": view.grain}, needs_columns={"complaints": _COMPLAINT_RATE_COLUMNS},
+                  small_cell_columns=("count_patients_complained",)),
         SheetSpec("Overview – treatments", "Sessions and revenue per treatment, most sessions first (the page "
                   "shows the top 5).", "sessions_by_dimension", params=lambda view: {"dimension": "treatment"},
-                  dimension_title="Treatment"),
+                  dimension_title="Treatment", small_cell_columns=("count_patients",)),
         SheetSpec("Overview – locations", "Sessions and revenue per location, most sessions first.",
-                  "sessions_by_dimension", params=lambda view: {"dimension": "location"}, dimension_title="Location"),
+                  "sessions_by_dimension", params=lambda view: {"dimension": "location"}, dimension_title="Location",
+                  small_cell_columns=("count_patients",)),
     )),
     "body_areas": PageExport("Body areas", (
         SheetSpec("Body areas – sessions", "Sessions per body area, their share, and the comparison period.",
@@ -231,6 +240,53 @@ PAGES: dict[str, PageExport] = {
             ("Demand – seasonality", "demand_seasonality",
              "Bookings per month of the year and concern, over the complete months in the export."),
         )), audience="marketing"),
+}
+
+
+def _overview_figures(run: Callable[..., pd.DataFrame], view: ExportView) -> pd.DataFrame:
+    """The marketing Overview's figures (queries/overview.py): this period's and, with a comparison period, its
+    cards' row marked `is_comparison`, each protected as one table."""
+    k = view.min_patients_per_cell
+    current = overview.protect(overview.figures(run, view.filters, view.as_of, view.grain), k)
+    frames = [current.assign(is_comparison=False)]
+    if view.previous:
+        earlier = overview.protect(overview.figures(run, view.filters.with_period(*view.previous), view.as_of), k)
+        frames.append(earlier.assign(is_comparison=True))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _overview_cards(frame: pd.DataFrame, view: ExportView) -> pd.DataFrame:
+    rows = frame[frame[list(overview.DIMENSIONS)].isna().all(axis=1)]
+    period = ["Comparison period" if c else "This period" for c in rows["is_comparison"]]
+    cards = pd.DataFrame([overview.kpis(rows.iloc[[i]].drop(columns="is_comparison")) for i in range(len(rows))])
+    return cards.assign(period=period)[["period", *cards.columns]]
+
+
+def _overview_part(part: str) -> Callable[[pd.DataFrame, ExportView], pd.DataFrame]:
+    def pick(frame: pd.DataFrame, view: ExportView) -> pd.DataFrame:
+        current = frame[~frame["is_comparison"]].drop(columns="is_comparison")
+        return overview.trend(current) if part == "trend" else overview.top(current, part)
+    return pick
+
+
+# What a role that may not see patients (marketing) gets for a page it shares with the owner: the same tables,
+# every figure through the small-cell rule, no patient counts.
+FOR_MARKETING: dict[str, PageExport] = {
+    "overview": PageExport("Overview", (
+        SheetSpec("Overview – figures", "The cards of the page for this period and the comparison period.",
+                  "session_kpis", build=_overview_figures, protect=_overview_cards,
+                  needs_columns={"complaints": _COMPLAINT_RATE_COLUMNS, "consumables": (
+                      "cost_per_session", "count_uncosted_lines", "count_micro_needling_sessions",
+                      "count_with_needle_tip", "count_without_needle_tip", "tip_compliance")}),
+        SheetSpec("Overview – trend", _TREND_HOLDS, "sessions_over_time", build=_overview_figures,
+                  protect=_overview_part("trend"), needs_columns={"complaints": _COMPLAINT_RATE_COLUMNS}),
+        SheetSpec("Overview – treatments", "Sessions and revenue per treatment, most shown first, hidden ones "
+                  "after.", "sessions_by_dimension", build=_overview_figures, protect=_overview_part("treatment"),
+                  dimension_title="Treatment"),
+        SheetSpec("Overview – locations", "Sessions and revenue per location, most shown first, hidden ones after.",
+                  "sessions_by_dimension", build=_overview_figures, protect=_overview_part("location"),
+                  dimension_title="Location"),
+    ), audience="marketing"),
 }
 OWNER_PAGES = ("overview", "body_areas", "rebooking", "aftercare", "consumables")
 IDENTIFIER_COLUMNS = ("patient_id", "booking_id", "session_id", "complaint_id")
@@ -332,33 +388,50 @@ def write_table(workbook: xlsxwriter.Workbook, formats: _Formats, name: str, fra
         sheet.autofilter(0, 0, max(len(frame), 1), len(frame.columns) - 1)
 
 
-def sheet_frame(con, spec: SheetSpec, view: ExportView, present: set[str]) -> pd.DataFrame:
-    """The rows and columns `spec` writes for `view`: the page's query, as the page runs it."""
-    frame = run_query(con, spec.query, view.filters, as_of=view.as_of, **spec.params(view))
+def sheet_frame(con, spec: SheetSpec, view: ExportView, present: set[str], built: dict | None = None) -> pd.DataFrame:
+    """The rows and columns `spec` writes for `view`: the page's query, as the page runs it (protected, for
+    marketing, before any column is left out). `built` keeps what `spec.build` made for the other sheets."""
+    if spec.build is not None:
+        built = {} if built is None else built
+        if spec.build not in built:
+            def run(name, filters, as_of, **extra):
+                return run_query(con, name, filters, as_of=as_of, **extra)
+            built[spec.build] = spec.build(run, view)
+        frame = built[spec.build]
+    else:
+        frame = run_query(con, spec.query, view.filters, as_of=view.as_of, **spec.params(view))
+    if spec.protect is not None:
+        frame = spec.protect(frame, view)
     dropped = [c for file, columns in spec.needs_columns.items() if file not in present for c in columns]
     if view.previous is None:
         dropped += spec.comparison_columns
+    dropped += spec.small_cell_columns
     frame = frame.drop(columns=[c for c in dropped if c in frame.columns])
     first = [c for c in spec.first_columns if c in frame.columns]
-    frame = frame[first + [c for c in frame.columns if c not in first]]
-    if spec.protect is not None:
-        frame = spec.protect(frame, view)
-    return frame
+    return frame[first + [c for c in frame.columns if c not in first]]
 
 
-def _plan(pages: Sequence[str], patient_ids: bool, present: set[str]) -> tuple[str, list[tuple[str, SheetSpec]],
-                                                                                 list[tuple[str, SheetSpec, str]]]:
+def page_export(page: str, for_marketing: bool = False) -> PageExport:
+    """What `page` exports; for marketing, its FOR_MARKETING version where it has one."""
+    if page not in PAGES:
+        raise ExportError(f"no export for page {page!r}; known: {', '.join(PAGES)}")
+    chosen = FOR_MARKETING.get(page, PAGES[page]) if for_marketing else PAGES[page]
+    if for_marketing and chosen.audience != "marketing":
+        raise ExportError(f"the {chosen.title} page has no export for marketing")
+    return chosen
+
+
+def _plan(pages: Sequence[str], patient_ids: bool, present: set[str], for_marketing: bool = False
+          ) -> tuple[str, list[tuple[str, SheetSpec]], list[tuple[str, SheetSpec, str]]]:
     """(audience, the sheets to write, the sheets left out with why)."""
-    unknown = [p for p in pages if p not in PAGES]
-    if unknown:
-        raise ExportError(f"no export for page {unknown[0]!r}; known: {', '.join(PAGES)}")
-    audiences = {PAGES[p].audience for p in pages}
+    exports = {p: page_export(p, for_marketing) for p in pages}
+    audiences = {exports[p].audience for p in pages}
     if len(audiences) > 1:
         raise ExportError("a marketing export cannot hold owner pages: export them separately")
     audience = audiences.pop() if audiences else "owner"
     written, left_out = [], []
     for page in pages:
-        for spec in PAGES[page].sheets:
+        for spec in exports[page].sheets:
             if audience == "marketing" and (spec.identifies_patients or spec.protect is None):
                 raise ExportError(f"{spec.name}: a marketing sheet must not list patients and must suppress "
                                   "small cells (SheetSpec.protect)")
@@ -436,7 +509,7 @@ def _summary(workbook, formats: _Formats, con, view: ExportView, audience: str, 
 
 
 def build_workbook(con, view: ExportView, pages: Sequence[str] = OWNER_PAGES, *, patient_ids: bool = False,
-                   rows: dict[str, int] | None = None) -> bytes:
+                   rows: dict[str, int] | None = None, for_marketing: bool = False) -> bytes:
     """The .xlsx bytes of the Summary and `pages`' sheets for `view`; `rows`, when given, gets each written
     sheet's number of rows by sheet name (for the dashboard's audit log)."""
     if view.start > view.end:
@@ -444,12 +517,15 @@ def build_workbook(con, view: ExportView, pages: Sequence[str] = OWNER_PAGES, *,
                           "the end or the as-of date)")
     with con.cursor() as cursor:  # the dashboard builds on its download thread: a cursor of its own
         present = {name for name, info in file_counts(cursor).items() if info["is_present"]}
-    audience, written, left_out = _plan(pages, patient_ids, present)
-    frames = [(spec, sheet_frame(con, spec, view, present)) for _, spec in written]
+    audience, written, left_out = _plan(pages, patient_ids, present, for_marketing)
+    built: dict = {}
+    frames = [(spec, sheet_frame(con, spec, view, present, built)) for _, spec in written]
     if audience == "marketing":
         for spec, frame in frames:
             if set(frame.columns) & set(IDENTIFIER_COLUMNS):
                 raise ExportError(f"{spec.name}: a marketing sheet holds an identifier column")
+            if any(str(c).startswith("count_patients") for c in frame.columns):
+                raise ExportError(f"{spec.name}: a marketing sheet holds a count of the patients behind a figure")
 
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,

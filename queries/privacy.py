@@ -200,7 +200,33 @@ def suppress(frame: pd.DataFrame, k: int, *, dimensions: Sequence[str] = (), cou
 
 # How each marketing query's result is protected: its dimensions (null = total), which count is of whom, and
 # what is computed from the counts. A new marketing query gets its line here (tests/test_privacy.py checks).
+# "overview" is not one query: it is the Overview's figures as marketing sees them, the cards' totals and the
+# trend and top tables in one frame (queries/overview.py), since the cards are the totals of those tables.
 RULES: dict[str, dict] = {
+    "overview": dict(
+        dimensions=("period_start", "treatment", "location"),
+        counts={"count_sessions": "count_patients", "count_new_patients": "count_new_patients",
+                "count_eligible": "count_patients_eligible", "count_rebooked": "count_patients_rebooked",
+                "count_not_rebooked": "count_patients_not_rebooked", "count_pending": "count_patients_pending",
+                "count_bookings": "count_patients_booked", "count_completed": "count_patients_completed",
+                "count_no_show": "count_patients_no_show", "count_cancelled": "count_patients_cancelled",
+                "count_scheduled": "count_patients_scheduled", "count_complaints": "count_patients_complained",
+                "count_uncosted_lines": "count_patients_uncosted",
+                "count_micro_needling_sessions": "count_patients_micro_needling",
+                "count_with_needle_tip": "count_patients_with_needle_tip",
+                "count_without_needle_tip": "count_patients_without_needle_tip"},
+        sums={"count_sessions": ("count_eligible", "count_pending"),
+              "count_eligible": ("count_rebooked", "count_not_rebooked"),
+              "count_bookings": ("count_completed", "count_no_show", "count_cancelled", "count_scheduled"),
+              "count_micro_needling_sessions": ("count_with_needle_tip", "count_without_needle_tip")},
+        derived={"revenue": ("count_sessions",), "average_price": ("count_sessions",),
+                 "rebooking_rate": ("count_rebooked", "count_eligible"),
+                 "no_show_rate": ("count_no_show", "count_completed"),
+                 "cancellation_rate": ("count_cancelled", "count_bookings"),
+                 "complaints_per_100_sessions": ("count_complaints", "count_sessions"),
+                 "cost_per_session": ("count_sessions",),
+                 "tip_compliance": ("count_with_needle_tip", "count_micro_needling_sessions")},
+    ),
     "demand_by_concern_month_channel": dict(
         dimensions=("month", "concern", "channel"),
         counts={"count_bookings": "count_patients", "count_bookings_previous": "count_patients_previous"},
@@ -231,6 +257,14 @@ RULES: dict[str, dict] = {
         shares={"seasonal_index": ("count_bookings", "month_of_year")},
     ),
 }
+
+
+def columns(name: str) -> tuple[str, ...]:
+    """Every column rule `name` speaks of: its dimensions, counts with their patients, and derived figures."""
+    rule = RULES[name]
+    named = [*rule.get("dimensions", ()), *rule["counts"], *rule["counts"].values(), *rule.get("derived", {}),
+             *rule.get("shares", {})]
+    return tuple(dict.fromkeys(named))
 
 
 def protect(name: str, frame: pd.DataFrame, k: int) -> pd.DataFrame:

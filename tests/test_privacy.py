@@ -6,14 +6,16 @@ suppressed table can be solved for."""
 from __future__ import annotations
 
 import random
+from datetime import date
 from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import booking, session
 
-from queries import privacy
-from queries.api import METRICS_DIR
+from queries import overview, privacy
+from queries.api import METRICS_DIR, Filters, run_query
 
 K = 11
 H = "<11"
@@ -265,9 +267,82 @@ def test_random_tables_have_nothing_solvable(seed):
 
 def test_every_marketing_query_has_its_rules():
     names = {p.stem for p in (Path(METRICS_DIR) / "marketing").glob("*.sql")}
-    assert names == set(privacy.RULES)
+    assert set(privacy.RULES) == names | {"overview"}  # and the Overview as marketing sees it
 
 
-def test_numbers_reads_hidden_figures_as_nan():
-    values = privacy.numbers(pd.Series([3, H, None, 2.5], dtype=object))
-    assert values.iloc[0] == 3 and pd.isna(values.iloc[1]) and pd.isna(values.iloc[2]) and values.iloc[3] == 2.5
+# ---------------------------------------------------------------- the Overview as marketing sees it
+
+AS_OF = date(2026, 10, 31)
+# Two sites in September 2026 (as of 31 Oct: every session pending): Main, 30 patients with a session each;
+# Annex, 3 patients with two sessions each (face and neck on one visit), one of whom did not show once.
+OVERVIEW_BOOKINGS = [
+    *(booking(f"BM{i}", f"PM{i}", f"2026-09-{1 + i % 28:02d} 10:00", location="Main") for i in range(30)),
+    *(booking(f"BA{i}", f"PA{i}", "2026-09-15 10:00", location="Annex") for i in range(3)),
+    booking("BA9", "PA0", "2026-09-22 10:00", location="Annex", status="no_show"),
+]
+OVERVIEW_SESSIONS = [
+    *(session(f"SM{i}", f"PM{i}", f"2026-09-{1 + i % 28:02d} 10:00", location="Main", price="100",
+              booking_id=f"BM{i}") for i in range(30)),
+    *(session(f"SA{i}{area}", f"PA{i}", "2026-09-15 10:00", location="Annex", body_area=area, price="123.45",
+              booking_id=f"BA{i}") for i in range(3) for area in ("face", "neck")),
+]
+
+
+@pytest.fixture
+def two_sites(build_db):
+    return build_db(bookings=OVERVIEW_BOOKINGS, sessions=OVERVIEW_SESSIONS)
+
+
+def overview_shown(con, filters: Filters | None = None, k: int = K):
+    filters = filters or Filters()
+
+    def run(name, filters, as_of, **extra):
+        return run_query(con, name, filters, as_of=as_of, **extra)
+    return overview.protect(overview.figures(run, filters, AS_OF, grain="month"), k)
+
+
+@pytest.mark.parametrize("figure, where, expected", [
+    pytest.param("count_sessions", "location=Annex", H, id="3 patients' 6 sessions: hidden"),
+    pytest.param("count_sessions", "location=Main", H, id="30 patients, but Main = all − Annex: hidden too"),
+    pytest.param("revenue", "location=Annex", H, id="revenue hidden with its sessions"),
+    pytest.param("revenue", "location=Main", H, id="and its companion's"),
+    pytest.param("count_sessions", "total", 36, id="the card: 33 patients, shown"),
+    pytest.param("revenue", "total", 3740.7, id="the card's revenue, shown"),
+    pytest.param("count_sessions", "treatment=Micro-needling", 36, id="one treatment: the total again, shown"),
+    pytest.param("count_sessions", "month=2026-09", 36, id="one month: the total again, shown"),
+    pytest.param("count_no_show", "total", H, id="one patient's no-show: hidden"),
+    pytest.param("no_show_rate", "total", H, id="and the rate that would give it away"),
+    pytest.param("count_cancelled", "total", 0, id="nothing counted: 0 shown"),
+    pytest.param("count_pending", "total", 36, id="every session pending: shown"),
+])
+def test_the_overview_hides_a_small_site_and_its_companion(two_sites, figure, where, expected):
+    shown = overview_shown(two_sites)
+    if where == "total":
+        value = overview.kpis(shown)[figure]
+    else:
+        dimension, name = where.split("=")
+        column = "period_start" if dimension == "month" else dimension
+        rows = shown[shown[column].notna()]
+        if dimension == "month":
+            rows = rows[pd.to_datetime(rows[column]).dt.strftime("%Y-%m") == name]
+        else:
+            rows = rows[rows[column] == name]
+        value = rows[figure].iloc[0]
+    assert value == (pytest.approx(expected) if isinstance(expected, float) else expected)
+
+
+def test_the_overview_holds_no_patient_count_and_narrows_to_nothing_shown(two_sites):
+    shown = overview_shown(two_sites, Filters(locations=("Annex",)))
+    assert not [c for c in shown.columns if c.startswith("count_patients")]
+    figures = shown.drop(columns=list(overview.DIMENSIONS)).to_numpy().ravel()
+    assert {v for v in figures if not privacy.is_hidden(v) and pd.notna(v)} <= {0}, "only <11 or 0 is left"
+
+
+@pytest.mark.parametrize("k, annex, everyone", [
+    pytest.param(5, "<5", 36, id="k=5 (the floor): Annex's 3 patients hidden as <5"),
+    pytest.param(11, H, 36, id="k=11 (the default)"),
+    pytest.param(34, "<34", "<34", id="k=34: the 33 patients of the whole practice hidden too"),
+])
+def test_the_overview_takes_k_from_the_caller(two_sites, k, annex, everyone):
+    assert overview.kpis(overview_shown(two_sites, Filters(locations=("Annex",)), k=k))["count_sessions"] == annex
+    assert overview.kpis(overview_shown(two_sites, k=k))["count_sessions"] == everyone

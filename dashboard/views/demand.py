@@ -24,31 +24,10 @@ def protected(name: str) -> pd.DataFrame:
     return _protect(name, source.query(name, view.filters, view.as_of), k)
 
 
-def text(value, kind: str = "count") -> str:
-    """A figure as the tables show it: hidden ones as `<k`, missing ones as a dash."""
-    if privacy.is_hidden(value):
-        return value
-    if value is None or pd.isna(value):
-        return "—"
-    return {"count": f"{value:,.0f}", "rate": f"{value:.0%}", "change": f"{value:+,.0f}",
-            "change_rate": f"{value:+.0%}", "average": f"{value:,.1f}", "index": f"{value:.2f}"}[kind]
-
-
-def table(frame: pd.DataFrame, file_name: str, kinds: dict[str, str], height: int | str = "auto") -> None:
-    """`frame` with readable headers, its figures as text (`<k` stays `<k`); the CSV holds the same rows,
-    numbers unformatted and hidden figures as `<k`."""
-    shown = frame.copy()
-    for column, kind in kinds.items():
-        shown[column] = shown[column].map(lambda v, kind=kind: text(v, kind))
-    st.dataframe(shown, hide_index=True, width="stretch", height=height,
-                 column_config={c: st.column_config.TextColumn(c, alignment="right") for c in kinds})
-    ui.download(frame, file_name)
-
-
 def chart(fig, frame: pd.DataFrame, file_name: str, kinds: dict[str, str], *, key: str) -> None:
     st.plotly_chart(fig, key=key, config={"displaylogo": False})
     with st.popover("Table", icon=":material/table:"):
-        table(frame, file_name, kinds)
+        ui.suppressed_table(frame, file_name, kinds)
 
 
 def card(label: str, value: str, definition: str, note: str | None = None) -> None:
@@ -92,7 +71,7 @@ def heatmap_of(frame: pd.DataFrame, columns: str, value: str, kind: str = "count
     inner = frame[frame["concern"].notna() & frame[columns].notna()]
     colours = inner.assign(v=privacy.numbers(inner[colour or value])).pivot(index="concern", columns=columns,
                                                                              values="v")
-    figures = inner.assign(t=inner[value].map(lambda v: text(v, kind))).pivot(index="concern", columns=columns,
+    figures = inner.assign(t=inner[value].map(lambda v: ui.figure(v, kind))).pivot(index="concern", columns=columns,
                                                                                values="t")
     return colours, figures.fillna("0")
 
@@ -118,13 +97,13 @@ new_total = new_patients[is_total(new_patients, "concern", "channel")].iloc[0]
 conversion_total = conversion[is_total(conversion, "concern", "channel")].iloc[0]
 
 with st.container(horizontal=True, gap="small"):
-    card("Bookings made", text(overall["count_bookings"]), "Bookings made", "any status")
-    card("New patients", text(new_total["count_new_patients"]), "New patients by concern and channel",
+    card("Bookings made", ui.figure(overall["count_bookings"]), "Bookings made", "any status")
+    card("New patients", ui.figure(new_total["count_new_patients"]), "New patients by concern and channel",
          "first booking in the export")
-    card("Conversion", text(conversion_total["conversion_rate"], "rate"), "Consultation conversion",
-         f"{text(conversion_total['count_converted'])} of {text(conversion_total['count_eligible'])} consultations "
+    card("Conversion", ui.figure(conversion_total["conversion_rate"], "rate"), "Consultation conversion",
+         f"{ui.figure(conversion_total['count_converted'])} of {ui.figure(conversion_total['count_eligible'])} consultations "
          "treated within 90 days")
-    card("Pending", text(conversion_total["count_pending"]), "Consultation conversion",
+    card("Pending", ui.figure(conversion_total["count_pending"]), "Consultation conversion",
          "consultations still inside their 90 days: not counted yet")
 
 # --- Bookings by concern per month
@@ -237,7 +216,7 @@ else:
             "dimension_value": rows[dimension].to_numpy(),
             "conversion_rate": privacy.numbers(rows["conversion_rate"]).to_numpy(),
             "label": [("hidden" if privacy.is_hidden(r) else "none over 90 days yet" if pd.isna(r)
-                       else f"{r:.0%} · {text(c)} of {text(e)}") + f" · {text(p)} pending"
+                       else f"{r:.0%} · {ui.figure(c)} of {ui.figure(e)}") + f" · {ui.figure(p)} pending"
                       for r, c, e, p in zip(rows["conversion_rate"], rows["count_converted"], rows["count_eligible"],
                                             rows["count_pending"], strict=True)],
         })
@@ -261,7 +240,7 @@ else:
                         "converted or did not, or none has had its 90 days yet. A longer period shows more.",
                         icon=":material/lock:")
                 with st.popover("Table", icon=":material/table:"):
-                    table(conversion_table, f"consultation_conversion_by_{dimension}.csv", kinds)
+                    ui.suppressed_table(conversion_table, f"consultation_conversion_by_{dimension}.csv", kinds)
     if conversion["conversion_rate"].map(privacy.is_hidden).any():
         st.caption(f"A rate is hidden where fewer than {k} patients converted, or did not: it would tell who they are. "
                    "A longer period (the sidebar) shows more groups.")

@@ -1,5 +1,6 @@
 -- Sessions and revenue per treatment, location, practitioner, body area or
--- concern ($dimension), over sessions performed in the period.
+-- concern ($dimension), over sessions performed in the period; count_patients: the distinct
+-- patients behind the sessions (SPEC 2.14, queries/privacy.py).
 with
 
 sessions as (
@@ -7,7 +8,7 @@ sessions as (
 ),
 
 labelled as (
-    select session_dimension($dimension, s) as dimension_value, price
+    select session_dimension($dimension, s) as dimension_value, patient_id, price
     from sessions as s
 ),
 
@@ -15,7 +16,8 @@ final as (
     select
         dimension_value,
         count(*) as count_sessions,
-        coalesce(sum(price), 0) as revenue
+        coalesce(sum(price), 0) as revenue,
+        count(distinct patient_id) as count_patients
     from labelled
     group by all
     order by count_sessions desc, dimension_value
