@@ -229,7 +229,8 @@ def inspect(folder: Path, column_map_path: Path | None = None) -> dict[str, Sour
 
 
 # A clinic's notes can be long; the csv module's default cap (128 KiB per field) would stop the load.
-csv.field_size_limit(16 * 1024 * 1024)
+CSV_FIELD_LIMIT = 16 * 1024 * 1024
+csv.field_size_limit(CSV_FIELD_LIMIT)
 
 
 def _csv_reader(lines: Iterable[str]):
@@ -411,7 +412,9 @@ def _load_raw_fast(con, source: SourceFile, table: str, columns: list[str], repo
             f"create temp table {records} as select * from read_csv(?, header=false, "
             f"columns={{{slot_types}}}, delim=',', quote='\"', escape='\"', "
             f"nullstr=?, null_padding=true, strict_mode=true, auto_detect=false, max_line_size=?)",
-            [str(source.path), _FAST_NULL, max(source.path.stat().st_size + 16, 2_097_152)],
+            # A line over the csv module's field limit goes to it, so a huge field is refused the same way
+            # whether it is quoted or not (a line that long with no field over it, the csv path reads).
+            [str(source.path), _FAST_NULL, CSV_FIELD_LIMIT],
         )
     except duckdb.InterruptException:
         raise
