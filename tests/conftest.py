@@ -13,6 +13,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 
 from queries.contract import ENTITIES
 from queries.load import load
@@ -121,3 +122,23 @@ def write_hostile_export(folder: Path) -> Path:
                 complaints.append(complaint(f"C{p}-{visit} {h[1]}", patient, f"{day} 18:00", session_id=session_id,
                                             severity="mild"))
     return write_export(folder, bookings=bookings, sessions=sessions, consumables=consumables, complaints=complaints)
+
+
+# Downloads: AppTest does not click, so the tests read what each button registered with the media manager.
+@pytest.fixture
+def downloads(monkeypatch):
+    """What every download button of a run would send: {file name: bytes}, workbooks built as a click would."""
+    made = {}
+    add_deferred, add = MediaFileManager.add_deferred, MediaFileManager.add
+
+    def record_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = data_callable
+        return add_deferred(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    def record(self, content, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = content
+        return add(self, content, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record_deferred)
+    monkeypatch.setattr(MediaFileManager, "add", record)
+    return made

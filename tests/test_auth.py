@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 from argon2 import PasswordHasher
 from pages import APP, fresh_caches  # noqa: F401
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
@@ -415,23 +414,6 @@ def test_a_link_opened_before_signing_in_keeps_its_filters(users_file):
 
 # --- the app: downloads by role --------------------------------------------------------------------------------------
 
-@pytest.fixture
-def downloads(monkeypatch):
-    """What every download button of a run would send: {file name: bytes}, workbooks built as a click would."""
-    made = {}
-    add_deferred, add = MediaFileManager.add_deferred, MediaFileManager.add
-
-    def record_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        made[file_name] = data_callable
-        return add_deferred(self, data_callable, mimetype, coordinates, file_name, **kwargs)
-
-    def record(self, content, mimetype, coordinates, file_name=None, **kwargs):
-        made[file_name] = content
-        return add(self, content, mimetype, coordinates, file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", record_deferred)
-    monkeypatch.setattr(MediaFileManager, "add", record)
-    return made
 
 
 def every_text(data: bytes, file_name: str) -> str:

@@ -29,7 +29,7 @@ INJECTED = '=HYPERLINK("http://evil.example","click me")'
 @pytest.fixture
 def downloads(monkeypatch):
     """What each download button would send, as the run registered it: {deferred id or url: (callable or bytes,
-    file name)}."""
+    file name)}. Keyed by id, not file name as conftest's `downloads`: these tests tell buttons apart by id."""
     made = {}
     add_deferred, add = MediaFileManager.add_deferred, MediaFileManager.add
 

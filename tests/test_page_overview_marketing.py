@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 from conftest import write_export
 from pages import APP, fresh_caches, metrics  # noqa: F401
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 from test_privacy import OVERVIEW_BOOKINGS, OVERVIEW_SESSIONS
 
@@ -44,23 +43,6 @@ def two_sites(tmp_path, monkeypatch):
     monkeypatch.setenv("PRACTICE_USERS", str(path))
 
 
-@pytest.fixture
-def downloads(monkeypatch):
-    """What every download button of a run would send: {file name: bytes}, workbooks built as a click would."""
-    made = {}
-    add_deferred, add = MediaFileManager.add_deferred, MediaFileManager.add
-
-    def record_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        made[file_name] = data_callable
-        return add_deferred(self, data_callable, mimetype, coordinates, file_name, **kwargs)
-
-    def record(self, content, mimetype, coordinates, file_name=None, **kwargs):
-        made[file_name] = content
-        return add(self, content, mimetype, coordinates, file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", record_deferred)
-    monkeypatch.setattr(MediaFileManager, "add", record)
-    return made
 
 
 def overview_as(role: str, **query_params) -> AppTest:
