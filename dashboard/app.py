@@ -30,7 +30,7 @@ explore = st.Page(PAGES_DIR / "explore.py", title="Explore", icon=":material/tab
 data = st.Page(PAGES_DIR / "data.py", title="Data", icon=":material/upload_file:")
 
 try:
-    source.current()
+    source.begin_run()  # pins this run's dataset: every page query of the run reads the same one
 except LoadError as exc:
     # The data the app was started on is unusable: say why, and offer the Data page to upload instead.
     st.error(f"The practice's data could not be loaded: {exc}", icon=":material/error:")
@@ -40,6 +40,9 @@ except LoadError as exc:
 page = st.navigation({"Owner": [overview], "Clinic": clinic, "Marketing": [demand], "Staff": [explore],
                       "Data": [data]})
 filters.sidebar()
+if problem := source.reload_problem():
+    st.warning(f"The data files changed but could not be loaded; showing them as loaded before. {problem}",
+               icon=":material/warning:")
 if problem := source.settings_problem():
     st.warning(f"Practice settings not used: {problem}", icon=":material/warning:")
 page.run()
