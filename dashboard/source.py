@@ -75,12 +75,12 @@ def _being_written(folder: Path) -> bool:
     """Whether an export in the folder changed within SETTLE_SECONDS. ctime, not mtime: a copy that keeps
     the exporter's mtimes (cp -p, rsync) still sets it, and nothing can set it back."""
     changed = []
-    for p in folder.iterdir():
-        try:
+    try:
+        for p in folder.iterdir():
             if p.is_file() and p.suffix.lower() in (".csv", ".toml"):
                 changed.append(p.stat().st_ctime)
-        except FileNotFoundError:
-            return True
+    except FileNotFoundError:  # a file (or the folder) went away while we looked: something is at work
+        return True
     return bool(changed) and time.time() - max(changed) < SETTLE_SECONDS
 
 
@@ -95,14 +95,20 @@ def _open(source: Path) -> Dataset:
     return Dataset(result.connection, result.version, label, source)
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    dataset: Dataset  # the last complete load
+    stamp: tuple  # the files' stamp last dealt with: loaded into `dataset`, or failed with `problem`
+    problem: str | None = None  # why the files as they now are could not be loaded (`dataset` is older)
+
+
 @dataclass(eq=False)
 class _Latest:
-    """The last complete load of the startup data, shared by all sessions, and what became of newer files."""
+    """The startup data as last loaded, shared by all sessions. `loaded` is replaced whole, never changed
+    in place, so a session reading it without the lock sees one consistent state."""
 
     loading: threading.Lock = field(default_factory=threading.Lock)
-    dataset: Dataset | None = None
-    stamp: tuple = ()  # the files' stamp last dealt with: loaded into `dataset`, or failed with `problem`
-    problem: str | None = None  # why the files as they now are could not be loaded (`dataset` is older)
+    loaded: _Loaded | None = None
 
 
 @st.cache_resource(show_spinner=False)
@@ -118,32 +124,34 @@ def _shared_dataset(path: Path) -> Dataset:
     DuckDB closes it once the last of them lets go of it."""
     latest = _latest(str(path))
     stamp = _modified(path)
-    if latest.dataset is not None:
-        if stamp == latest.stamp or (path.is_dir() and _being_written(path)):
-            return latest.dataset
+    before = latest.loaded
+    if before is not None:
+        if stamp == before.stamp or (path.is_dir() and _being_written(path)):
+            return before.dataset
         if not latest.loading.acquire(blocking=False):
-            return latest.dataset
+            return before.dataset
     else:
         latest.loading.acquire()
     try:
-        if latest.dataset is not None and stamp == latest.stamp:  # loaded by the session we waited for
-            return latest.dataset
+        before = latest.loaded
+        if before is not None and stamp == before.stamp:  # loaded by the session we waited for
+            return before.dataset
         for attempt in range(3):
             try:
                 dataset = _open(path)
             except LoadError as exc:
-                if latest.dataset is None:
+                if before is None:
                     raise
                 if _modified(path) == stamp:  # not a file caught half-written: say so until the files change
-                    latest.stamp, latest.problem = stamp, str(exc)
-                return latest.dataset
+                    latest.loaded = _Loaded(before.dataset, stamp, str(exc))
+                return before.dataset
             if _modified(path) == stamp or attempt == 2:
                 break
             # The files changed while being read: what was read may be half old, half new.
-            if latest.dataset is not None:
-                return latest.dataset  # a later run loads them once they are quiet
+            if before is not None:
+                return before.dataset  # a later run loads them once they are quiet
             stamp = _modified(path)  # nothing to show yet: read them again
-        latest.dataset, latest.stamp, latest.problem = dataset, stamp, None
+        latest.loaded = _Loaded(dataset, stamp)
         return dataset
     finally:
         latest.loading.release()
@@ -188,8 +196,8 @@ def reload_problem() -> str | None:
     dataset = current()
     if dataset.is_upload or dataset.path is None:
         return None
-    latest = _latest(str(dataset.path))
-    return latest.problem if latest.dataset is dataset else None
+    loaded = _latest(str(dataset.path)).loaded
+    return loaded.problem if loaded is not None and loaded.dataset is dataset else None
 
 
 def load_upload(files: list, progress: Progress | None = None) -> LoadResult:
