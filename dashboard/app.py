@@ -40,7 +40,7 @@ navigation = {section: pages for section, pages in navigation.items() if pages}
 auth.sidebar(access)
 
 try:
-    source.current()
+    source.begin_run()  # pins this run's dataset: every page query of the run reads the same one
 except LoadError as exc:
     # The data the app was started on is unusable: say why, and offer the Data page to upload instead.
     st.error(f"The practice's data could not be loaded: {ui.md_plain(exc)}", icon=":material/error:")
@@ -69,6 +69,9 @@ if nothing_loaded and page is not PAGES["data"]:
     st.stop()
 if not nothing_loaded:
     filters.sidebar()
+if problem := source.reload_problem():
+    st.warning(f"The data files changed but could not be loaded; showing them as loaded before. {ui.md_plain(problem)}",
+               icon=":material/warning:")
 if problem := source.settings_problem():
     st.warning(f"Practice settings not used: {ui.md_plain(problem)}", icon=":material/warning:")
 page.run()

@@ -341,6 +341,9 @@ def sidebar() -> View:
             st.caption(f"Figures as of **{as_of:%d %b %Y}**, the export's date (its latest booking or session).")
         else:
             st.caption(f"Figures as of **{as_of:%d %b %Y}**; the export runs to {export_date:%d %b %Y}.")
+        # Which data this is, on every page: a re-export with the same latest day still reads differently.
+        loaded = source.query("load_summary").set_index("entity")["count_loaded"]
+        st.caption(f"Loaded: {loaded['sessions']:,} sessions and {loaded['bookings']:,} bookings in all.")
         for notice in st.session_state.get(NOTICES, []):  # they quote the link: shown as typed
             st.warning(plain_text.for_markdown(notice), icon=":material/link_off:")
 

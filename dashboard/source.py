@@ -12,7 +12,9 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -31,6 +33,10 @@ DATA_ENV = "PRACTICE_DATA"
 SETTINGS_ENV = "PRACTICE_SETTINGS"
 TARGETS_ENV = "PRACTICE_TARGETS"  # before practice.toml: a targets file alone
 UPLOAD_KEY = "uploaded_dataset"
+RUN_KEY = "dataset_this_run"
+# A folder whose exports changed less than this long ago is still being written (an export job overwrites
+# the files one by one, or in place): keep showing the last complete load until it has been quiet this long.
+SETTLE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -56,29 +62,143 @@ def _modified(path: Path) -> tuple:
     """Changes when an export (or map) in the folder is added, removed or edited; or the .duckdb or the
     Parquet folder (its manifest, written last) is rebuilt."""
     if path.is_dir():
-        return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir()
-                            if p.is_file() and (p.suffix.lower() in (".csv", ".toml") or p.name == PARQUET_MANIFEST)))
+        stamps = []
+        for p in sorted(path.iterdir()):
+            try:
+                if p.is_file() and (p.suffix.lower() in (".csv", ".toml") or p.name == PARQUET_MANIFEST):
+                    stamps.append((p.name, p.stat().st_size, p.stat().st_mtime_ns))
+            except FileNotFoundError:  # removed while we looked (an export job replacing it)
+                continue
+        return tuple(stamps)
     return (path.stat().st_mtime_ns,) if path.exists() else ()
 
 
-@st.cache_resource(show_spinner="Loading the practice's data…", max_entries=2)
-def _shared_dataset(path: str, modified: tuple) -> Dataset:
-    """One load per data version, shared by all sessions (read through a cursor per thread)."""
-    source = Path(path)
-    if (connection := open_built(source)) is not None:  # a .duckdb file or a --parquet folder
-        return Dataset(connection, f"{source}:{modified}", source.name, source)
-    result = load(source)
+def _being_written(folder: Path) -> bool:
+    """Whether an export in the folder changed within SETTLE_SECONDS. ctime, not mtime: a copy that keeps
+    the exporter's mtimes (cp -p, rsync) still sets it, and nothing can set it back."""
+    changed = []
+    try:
+        for p in folder.iterdir():
+            if p.is_file() and p.suffix.lower() in (".csv", ".toml"):
+                changed.append(p.stat().st_ctime)
+    except FileNotFoundError:  # a file (or the folder) went away while we looked: something is at work
+        return True
+    return bool(changed) and time.time() - max(changed) < SETTLE_SECONDS
+
+
+def _open(source: Path) -> Dataset:
+    """Load the folder (or open the .duckdb): the whole database is built before anyone is given it."""
+    with st.spinner("Loading the practice's data…"):
+        if (connection := open_built(source)) is not None:  # a .duckdb file or a --parquet folder
+            return Dataset(connection, f"{source}:{_modified(source)}", source.name, source)
+        result = load(source)
     label = "Sample data (synthetic)" if source == SAMPLE_DATA else source.name
     return Dataset(result.connection, result.version, label, source)
 
 
-def current() -> Dataset:
-    """The dataset this browser session is looking at. Raises LoadError if there is none."""
+@dataclass(frozen=True)
+class _Loaded:
+    dataset: Dataset  # the last complete load
+    stamp: tuple  # the files' stamp last dealt with: loaded into `dataset`, or failed with `problem`
+    problem: str | None = None  # why the files as they now are could not be loaded (`dataset` is older)
+
+
+@dataclass(eq=False)
+class _Latest:
+    """The startup data as last loaded, shared by all sessions. `loaded` is replaced whole, never changed
+    in place, so a session reading it without the lock sees one consistent state."""
+
+    loading: threading.Lock = field(default_factory=threading.Lock)
+    loaded: _Loaded | None = None
+
+
+@st.cache_resource(show_spinner=False)
+def _latest(path: str) -> _Latest:
+    return _Latest()
+
+
+def _shared_dataset(path: Path) -> Dataset:
+    """The startup data as last loaded completely. Only one session loads new files; the others keep
+    getting the previous dataset meanwhile (a first load, with nothing to show, they wait for).
+
+    A replaced dataset is not closed here: runs, and Export buttons, still holding it keep using it, and
+    DuckDB closes it once the last of them lets go of it."""
+    latest = _latest(str(path))
+    stamp = _modified(path)
+    before = latest.loaded
+    if before is not None:
+        if stamp == before.stamp or (path.is_dir() and _being_written(path)):
+            return before.dataset
+        if not latest.loading.acquire(blocking=False):
+            return before.dataset
+    else:
+        latest.loading.acquire()
+    try:
+        before = latest.loaded
+        if before is not None and stamp == before.stamp:  # loaded by the session we waited for
+            return before.dataset
+        for attempt in range(3):
+            try:
+                dataset = _open(path)
+            except LoadError as exc:
+                if before is None:
+                    raise
+                if _modified(path) == stamp:  # not a file caught half-written: say so until the files change
+                    latest.loaded = _Loaded(before.dataset, stamp, str(exc))
+                return before.dataset
+            if _modified(path) == stamp or attempt == 2:
+                break
+            # The files changed while being read: what was read may be half old, half new.
+            if before is not None:
+                return before.dataset  # a later run loads them once they are quiet
+            stamp = _modified(path)  # nothing to show yet: read them again
+        latest.loaded = _Loaded(dataset, stamp)
+        return dataset
+    finally:
+        latest.loading.release()
+
+
+def _resolve() -> Dataset:
     uploaded = st.session_state.get(UPLOAD_KEY)
     if uploaded is not None:
         return uploaded
-    path = startup_path()
-    return _shared_dataset(str(path), _modified(path))
+    return _shared_dataset(startup_path())
+
+
+@dataclass(eq=False)
+class _Run:
+    dataset: Dataset
+    settings: tuple[Settings, str | None] | None = None
+
+
+def begin_run() -> Dataset:
+    """Choose the dataset this run shows (app.py calls it first, on every run). Every current() and
+    query() until the next run gets this same one, even if the files are reloaded meanwhile, so no page
+    mixes figures from two versions of the data. Raises LoadError if there is none."""
+    st.session_state.pop(RUN_KEY, None)
+    dataset = _resolve()
+    # Kept in the session until its next run: an idle tab's Export button still builds from what it shows.
+    st.session_state[RUN_KEY] = _Run(dataset)
+    return dataset
+
+
+def _run() -> _Run | None:
+    return st.session_state.get(RUN_KEY)
+
+
+def current() -> Dataset:
+    """The dataset this browser session is looking at on this run. Raises LoadError if there is none."""
+    run = _run()
+    return run.dataset if run is not None else _resolve()
+
+
+def reload_problem() -> str | None:
+    """Why the startup data's files, changed since, could not be loaded again (the older data is shown)."""
+    dataset = current()
+    if dataset.is_upload or dataset.path is None:
+        return None
+    loaded = _latest(str(dataset.path)).loaded
+    return loaded.problem if loaded is not None and loaded.dataset is dataset else None
 
 
 def load_upload(files: list, progress: Progress | None = None) -> LoadResult:
@@ -103,13 +223,15 @@ def load_upload(files: list, progress: Progress | None = None) -> LoadResult:
         # The exports hold patient data: nothing of them stays on disk.
         shutil.rmtree(folder, ignore_errors=True)
     names = ", ".join(sorted(checked.accepted))
-    st.session_state[UPLOAD_KEY] = Dataset(result.connection, result.version, f"Uploaded: {names}", None, True,
-                                           uploaded_settings)
+    dataset = Dataset(result.connection, result.version, f"Uploaded: {names}", None, True, uploaded_settings)
+    st.session_state[UPLOAD_KEY] = dataset
+    st.session_state[RUN_KEY] = _Run(dataset)  # the rest of this run (it reruns next) shows the upload
     return result
 
 
 def forget_upload() -> None:
     st.session_state.pop(UPLOAD_KEY, None)
+    st.session_state.pop(RUN_KEY, None)
 
 
 @st.cache_data(show_spinner=False, max_entries=500)
@@ -160,7 +282,17 @@ def _read_settings(folder: str, settings_file: str | None, targets_file: str | N
 
 
 def _settings_and_problem() -> tuple[Settings, str | None]:
-    dataset = current()
+    """Read once per run, like the dataset: a settings file saved mid-run does not change half a page."""
+    run = _run()
+    if run is not None and run.settings is not None:
+        return run.settings
+    found = _find_settings(current())
+    if run is not None:
+        run.settings = found
+    return found
+
+
+def _find_settings(dataset: Dataset) -> tuple[Settings, str | None]:
     settings_file, targets_file = os.environ.get(SETTINGS_ENV), os.environ.get(TARGETS_ENV)
     if dataset.is_upload and not (settings_file or targets_file):
         return dataset.upload_settings or Settings(), None
@@ -187,4 +319,5 @@ def targets() -> dict[str, Target]:
     return settings().targets
 
 
-__all__ = ["Dataset", "LoadError", "current", "export_date", "forget_upload", "load_upload", "query", "settings"]
+__all__ = ["Dataset", "LoadError", "begin_run", "current",
+           "export_date", "forget_upload", "load_upload", "query", "reload_problem", "settings"]

@@ -14,6 +14,7 @@ from conftest import SAMPLE_DATA, booking, session, write_export
 from pages import unescaped
 from streamlit.testing.v1 import AppTest
 
+from dashboard import source
 from queries.api import Filters
 from queries.load import load
 from queries.report import build_report
@@ -366,6 +367,8 @@ def test_the_app_follows_its_startup_folder_when_a_file_is_removed(tmp_path, mon
                           sessions=[session("S1", "P1", "2025-01-10")],
                           complaints=[complaint("C1", "P1", "2025-01-10 18:00", session_id="S1")])
     monkeypatch.setenv("PRACTICE_DATA", str(folder))
+    # Files changed within SETTLE_SECONDS are taken as still being written; these were written just now.
+    monkeypatch.setattr(source, "SETTLE_SECONDS", 0)
     at = open_app(period="all")
     assert metrics(at)["Complaints"] == "100.00"
     (folder / "complaints.csv").unlink()
