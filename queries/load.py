@@ -13,6 +13,7 @@ parallel reader instead, with the same result (see "Fast path" below).
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import csv
 import itertools
@@ -561,9 +562,10 @@ def load(
     if db_path is None:
         con = duckdb.connect(":memory:")
         try:
-            # The data stays in this connection, so DuckDB keeps its own spill folder; a limit only when asked.
-            if limit := memory_limit or os.environ.get(MEMORY_LIMIT_ENV):
-                _configure(con, limit, None)
+            # The data stays in this connection, which may spill while it lives: a folder kept until the
+            # process ends (not DuckDB's default, `.tmp` in whatever folder the process started in).
+            _configure(con, memory_limit or os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
+                       _process_spill_folder())
             _build(con, sources, reporter, label)
             if parquet_out is not None:
                 write_parquet(con, parquet_out)
@@ -606,7 +608,17 @@ def load(
 # --memory-limit, PRACTICE_MEMORY_LIMIT (DuckDB's syntax: '2GB', '500MB') or
 # load(memory_limit=...). docs/scaling.md has the figures.
 MEMORY_LIMIT_ENV = "PRACTICE_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "2GB"
+DEFAULT_MEMORY_LIMIT = "1500MB"  # at 1M sessions: peak RSS about that of a plain pandas script (benchmarks/)
+_process_spill: Path | None = None
+
+
+def _process_spill_folder() -> Path:
+    """One spill folder for this process's in-memory databases, removed when the process ends."""
+    global _process_spill
+    if _process_spill is None:
+        _process_spill = Path(tempfile.mkdtemp(prefix="practice-spill-"))
+        atexit.register(shutil.rmtree, _process_spill, True)
+    return _process_spill
 
 
 @contextlib.contextmanager
