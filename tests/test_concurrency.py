@@ -264,7 +264,7 @@ async def crowd(url: str, live: Path, versions: list[Version]):
     return views, console, job_log, final
 
 
-def test_ten_tabs_while_the_export_is_rewritten_twice_each_see_one_whole_version(exports, server):
+def test_ten_tabs_while_the_export_is_rewritten_twice_each_see_one_whole_version(exports, server, capsys):
     live, versions = exports
     url, log = server
     began = time.monotonic()
@@ -280,18 +280,19 @@ def test_ten_tabs_while_the_export_is_rewritten_twice_each_see_one_whole_version
     benign = [m for m in console if BENIGN_CONSOLE.match(m)]
     of_note = [m for m in console if not BENIGN_CONSOLE.match(m)]
     problems = [f"tab {v.tab} /{v.page}: {', '.join(v.problems)}" for v in views if v.problems]
-    print(f"\n{TABS} tabs × {PASSES} passes × {len(PAGES)} pages = {len(views)} page views in {seconds:.0f} s")
-    for line in job_log:
-        print("  export job at", line)
-    for version in versions:
-        print(f"  version {version.number}: as of {version.as_of}, {version.sessions} sessions, "
-              f"{version.bookings} bookings: {by_version[version.number]} page views")
-    print(f"  views matching no version (a mix): {by_version[None]}")
-    print(f"  wait per page view: median {statistics.median(waits):.1f} s, worst {max(waits):.1f} s, worst after each "
-          f"tab's first view {max(warm):.1f} s; worst by page: " + ", ".join(f"/{p} {s:.1f} s" for p, s in worst.items()))
-    print(f"  views with an error: {len(problems)}; console errors: {len(of_note)} of note, {len(benign)} "
-          f"failed resource loads (offline icon font, Streamlit's health probe, downloads left)")
-    print(f"  after the rewrites, a fresh Overview shows version {final.version} ({final.seconds:.1f} s)")
+    with capsys.disabled():  # the figures are the test's report: shown on a pass too, not only on a failure
+        print(f"\n{TABS} tabs × {PASSES} passes × {len(PAGES)} pages = {len(views)} page views in {seconds:.0f} s")
+        for line in job_log:
+            print("  export job at", line)
+        for version in versions:
+            print(f"  version {version.number}: as of {version.as_of}, {version.sessions} sessions, "
+                  f"{version.bookings} bookings: {by_version[version.number]} page views")
+        print(f"  views matching no version (a mix): {by_version[None]}")
+        print(f"  wait per page view: median {statistics.median(waits):.1f} s, worst {max(waits):.1f} s, worst after each "
+              f"tab's first view {max(warm):.1f} s; worst by page: " + ", ".join(f"/{p} {s:.1f} s" for p, s in worst.items()))
+        print(f"  views with an error: {len(problems)}; console errors: {len(of_note)} of note, {len(benign)} "
+              f"failed resource loads (offline icon font, Streamlit's health probe, downloads left)")
+        print(f"  after the rewrites, a fresh Overview shows version {final.version} ({final.seconds:.1f} s)")
 
     assert len(views) == TABS * PASSES * len(PAGES)
     assert not problems, problems
