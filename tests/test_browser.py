@@ -44,19 +44,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(*script_args: str, data: Path | None = None):
+def streamlit_server(*script_args: str, data: Path | None = None, log: Path | None = None):
     """`streamlit run dashboard/app.py -- SCRIPT_ARGS` on a free port, on the sample data or `data`, no users
-    file unless given; yields its URL once healthy."""
+    file or settings unless given; yields its URL once healthy. Its output goes to `log` when given."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PRACTICE_DATA", "PRACTICE_TARGETS", "PRACTICE_USERS", "PRACTICE_IDLE_MINUTES")}
+    env = {k: v for k, v in os.environ.items() if k not in (
+        "PRACTICE_DATA", "PRACTICE_TARGETS", "PRACTICE_SETTINGS", "PRACTICE_USERS", "PRACTICE_IDLE_MINUTES")}
     if data is not None:
         env["PRACTICE_DATA"] = str(data)
+    output = log.open("wb") if log is not None else subprocess.PIPE
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
          "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false", "--", *script_args],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+        cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=env,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -68,7 +69,8 @@ def streamlit_server(*script_args: str, data: Path | None = None):
             pass
         if server.poll() is not None or time.monotonic() > deadline:
             server.kill()
-            pytest.fail(f"streamlit did not start:\n{server.stdout.read().decode(errors='replace')}")
+            said = log.read_text(errors="replace") if log is not None else server.stdout.read().decode(errors="replace")
+            pytest.fail(f"streamlit did not start:\n{said}")
         time.sleep(0.3)
     try:
         yield url
@@ -79,6 +81,8 @@ def streamlit_server(*script_args: str, data: Path | None = None):
         except subprocess.TimeoutExpired:  # a busy machine: stopping is not what is tested
             server.kill()
             server.wait()
+        if log is not None:
+            output.close()
 
 
 @pytest.fixture(scope="module")

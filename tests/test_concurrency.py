@@ -26,16 +26,13 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, free_port  # skips (or, with CI=true, fails) without Chromium
+from test_browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # skips (or, with CI=true, fails) without Chromium
 
 from dashboard import source
 from queries.load import load
@@ -160,31 +157,9 @@ def exports(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(exports):
     live, _ = exports
-    port = free_port()
     log = live.parent / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-             "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false", "--", "--data", str(live)],
-            cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
-            env={k: v for k, v in os.environ.items() if k not in ("PRACTICE_DATA", "PRACTICE_TARGETS",
-                                                                   "PRACTICE_SETTINGS")})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"streamlit did not start:\n{log.read_text(errors='replace')}")
-        time.sleep(0.3)
-    yield url, log
-    process.terminate()
-    process.wait(timeout=10)
+    with streamlit_server("--data", str(live), log=log) as url:
+        yield url, log
 
 
 async def open_view(page, url: str, path: str, versions: list[Version], tab: int, by_link: bool,

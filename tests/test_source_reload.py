@@ -9,27 +9,14 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-import streamlit as st
 from conftest import booking, session
-from pages import unescaped
+from pages import fresh_caches, unescaped  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from dashboard import source
 from queries.contract import ENTITIES
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches(monkeypatch):
-    for name in ("PRACTICE_DATA", "PRACTICE_TARGETS", "PRACTICE_SETTINGS"):
-        monkeypatch.delenv(name, raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def export_rows(sessions: int, day: str) -> dict[str, list[dict]]:
