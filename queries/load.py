@@ -44,17 +44,19 @@ DATE_ORDERS = ("month_first", "day_first")
 CHUNK_ROWS = 100_000
 PROGRESS_AFTER_SECONDS = 1.0
 
-# Built in this order; each file's name is the table it becomes.
-STAGING_MODELS = ("stg_bookings", "stg_sessions", "stg_consumables", "stg_complaints")
+# Each export's staging model is sql/staging/stg_<entity>.sql; the marts are built in this
+# order, and each file's name is the table it becomes.
+# The load_* tables come before fct_consumables so that, once it is built, nothing reads the
+# staging layer any more and its memory goes back before the rest (see _drop_unread).
 MART_MODELS = (
     "fct_sessions",
     "fct_bookings",
     "fct_complaints",
-    "fct_consumables",
-    "dim_filter_options",
     "load_files",
     "load_rejects",
     "load_warnings",
+    "fct_consumables",
+    "dim_filter_options",
     "data_quality",
     "load_meta",
 )
@@ -380,7 +382,8 @@ def _fast_scan(path: Path) -> int | None:
                 return None
             if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):  # a CR that ends no line
                 return None
-            if b' "' in block and _SPACED_QUOTE.search(block):
+            # A one-byte search first: finding ' "' is slow where spaces are common.
+            if b'"' in block and b' "' in block and _SPACED_QUOTE.search(block):
                 return None
             lines += block.count(b"\n")
             if not chunk:  # what is left is a last line without a line break, if anything
@@ -477,26 +480,38 @@ def _staging_macros(date_order: str) -> str:
     return sql
 
 
-def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_label: str) -> None:
+def _temporary_layers(con) -> list[tuple[str, str]]:
+    """The raw and staging layers still in `con`: (name, 'view' or 'table'), views first."""
+    return con.execute(
+        "select view_name, 'view' from duckdb_views() where temporary and not internal "
+        "and (view_name like 'raw\\_%' escape '\\' or view_name like 'stg\\_%' escape '\\') "
+        "union all select table_name, 'table' from duckdb_tables() where temporary "
+        "and (table_name like 'raw\\_%' escape '\\' or table_name like 'stg\\_%' escape '\\') order by 2 desc"
+    ).fetchall()
+
+
+def _drop_unread(con, later_sql: list[str]) -> None:
+    """Drops each raw or staging table or view that none of `later_sql` names, as soon as that is so.
+
+    A view and the table under it share a stem (raw_x and raw_x_records, stg_x and stg_x_all), so
+    a table stays while its view is read. At 1M sessions the layers are about a gigabyte; under
+    the memory limit, holding them made the marts after them spill (benchmarks/README.md).
+    """
+    words = set(re.findall(r"\b(?:raw|stg)_[a-z0-9_]+", "\n".join(later_sql)))
+    for name, kind in _temporary_layers(con):
+        stem = name.removesuffix("_records") if name.startswith("raw_") else name.removesuffix("_all")
+        if not words & {name, stem}:
+            con.execute(f"drop {kind} {_quote(name)}")
+
+
+def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_label: str,
+           keep_layers: bool = False) -> None:
     con.execute("create table ref_enums (entity varchar, column_name varchar, value varchar)")
     con.executemany(
         "insert into ref_enums values (?, ?, ?)",
         [(e.name, col, v) for e in ENTITIES.values() for col, values in e.enums.items() for v in values],
     )
     con.execute(_staging_macros(next(iter(sources.values())).date_order if sources else DATE_ORDERS[0]))
-
-    sizes = {name: (s.path.stat().st_size if s.path else 0) for name, s in sources.items()}
-    total = max(sum(sizes.values()), 1)
-    done_before = 0
-    for name, source in sources.items():
-        label = source.path.name if source.path else source.entity.file_name
-        base = done_before
-
-        def report(chars: int, base=base, label=label) -> None:
-            reporter(0.7 * (base + chars) / total, f"Reading {label}")
-
-        _load_raw(con, source, report)
-        done_before += sizes[name]
 
     con.execute(
         "create table load_sources as select * from (values "
@@ -509,17 +524,37 @@ def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_labe
         "create table load_info as select ?::varchar as schema_version, ?::varchar as source, ?::timestamp as loaded_at",
         [SCHEMA_VERSION, source_label, datetime.now().replace(microsecond=0)],
     )
-    models = [("staging", m) for m in STAGING_MODELS] + [("marts", m) for m in MART_MODELS]
-    for step, (layer, name) in enumerate(models):
-        reporter(0.7 + 0.3 * step / len(models), f"Building {name}")
-        if layer == "staging":
-            # One checked copy of each export, temporary like the raw layer: the marts and the
-            # load_* tables are built from it, and the database file keeps only those.
-            con.execute(f"create temp table {name}_all as {_sql(layer, name)}")
-            con.execute(f"create temp view {name} as select * exclude (rejected, warning) "
-                        f"from {name}_all where rejected is null")
-        else:
-            con.execute(f"create table {name} as {_sql(layer, name)}")
+    marts = [(name, _sql("marts", name)) for name in MART_MODELS]
+
+    # Each export is read and checked before the next is read, so that its raw layer is gone
+    # (unless kept) before the next one takes memory.
+    sizes = {name: (s.path.stat().st_size if s.path else 0) for name, s in sources.items()}
+    total = max(sum(sizes.values()), 1)
+    done_before = 0
+    for name, source in sources.items():
+        label = source.path.name if source.path else source.entity.file_name
+        base = done_before
+
+        def report(chars: int, base=base, label=label) -> None:
+            reporter(0.7 * (base + 0.5 * chars) / total, f"Reading {label}")
+
+        _load_raw(con, source, report)
+        reporter(0.7 * (base + 0.5 * sizes[name]) / total, f"Checking {label}")
+        staging = f"stg_{source.entity.name}"
+        # One checked copy of each export, temporary like the raw layer: the marts and the
+        # load_* tables are built from it, and the database file keeps only those.
+        con.execute(f"create temp table {staging}_all as {_sql('staging', staging)}")
+        con.execute(f"create temp view {staging} as select * exclude (rejected, warning) "
+                    f"from {staging}_all where rejected is null")
+        if not keep_layers:
+            _drop_unread(con, [sql for _, sql in marts])
+        done_before += sizes[name]
+
+    for step, (name, sql) in enumerate(marts):
+        reporter(0.7 + 0.3 * step / len(marts), f"Building {name}")
+        con.execute(f"create table {name} as {sql}")
+        if not keep_layers:
+            _drop_unread(con, [later for _, later in marts[step + 1:]])
     con.execute(_sql("marts", "macros"))
     reporter(1.0, "Loaded")
 
@@ -544,8 +579,12 @@ def load(
     clock: Callable[[], float] = time.monotonic,
     parquet: str | os.PathLike | None = None,
     memory_limit: str | None = None,
+    keep_layers: bool = False,
 ) -> LoadResult:
     """Load `folder` into a new database: in memory, or built beside `db_path` and swapped in.
+
+    The raw and staging layers are temporary and dropped as soon as the marts no longer need them;
+    `keep_layers` keeps them in an in-memory database, for tests that look at them.
 
     With `parquet`, the database's tables are also written there as Parquet (see write_parquet).
     On any error the previous `db_path` and `parquet` folder (if any) are left exactly as they were.
@@ -566,7 +605,7 @@ def load(
             # process ends (not DuckDB's default, `.tmp` in whatever folder the process started in).
             _configure(con, memory_limit or os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
                        _process_spill_folder())
-            _build(con, sources, reporter, label)
+            _build(con, sources, reporter, label, keep_layers)
             if parquet_out is not None:
                 write_parquet(con, parquet_out)
         except BaseException as exc:

@@ -149,7 +149,7 @@ class FakeClock:
 
 @pytest.fixture(scope="module")
 def messy(tmp_path_factory):
-    result = load(write_bytes(tmp_path_factory.mktemp("messy"), MESSY_EXPORT))
+    result = load(write_bytes(tmp_path_factory.mktemp("messy"), MESSY_EXPORT), keep_layers=True)
     yield result
     result.connection.close()
 
@@ -305,7 +305,7 @@ def test_messy_export_orphans_load_and_are_counted(messy):
 ], ids=lambda v: repr(v) if isinstance(v, str) else None)
 def test_session_value(tmp_path, column, value, expected):
     row = session("S1", "P1", "2025-03-04") | {column: value}
-    con = load(write_export(tmp_path, bookings=[], sessions=[row])).connection
+    con = load(write_export(tmp_path, bookings=[], sessions=[row]), keep_layers=True).connection
     loaded = rows(con, f"select {column} from stg_sessions")
     rejected = rows(con, "select column_name, reason from load_rejects")
     if isinstance(expected, str) and ": '" in expected:
@@ -323,7 +323,7 @@ def test_session_value(tmp_path, column, value, expected):
     (consumable("", category=""), ("session_id", "missing required value")),
 ], ids=["fraction", "negative quantity", "no quantity", "unknown unit", "no category", "no session"])
 def test_consumable_row(tmp_path, row, expected):
-    con = load(write_export(tmp_path, bookings=[], sessions=[], consumables=[row])).connection
+    con = load(write_export(tmp_path, bookings=[], sessions=[], consumables=[row]), keep_layers=True).connection
     assert rows(con, "select column_name, reason from load_rejects") == ([expected] if expected else [])
 
 
@@ -331,7 +331,7 @@ def test_duplicate_id_keeps_the_first_loadable_row(tmp_path):
     # The first B1 is itself bad, so the second B1 is the one loaded.
     con = load(write_export(tmp_path, bookings=[
         booking("B1", "P1", "someday"), booking("B1", "P2", "2025-01-02"), booking("B1", "P3", "2025-01-03"),
-    ], sessions=[])).connection
+    ], sessions=[]), keep_layers=True).connection
     assert rows(con, "select patient_id from stg_bookings") == [("P2",)]
     assert rows(con, "select line, column_name, reason from load_rejects") == [
         (2, "booked_at", "not a date/time: 'someday'"),
@@ -344,7 +344,7 @@ def test_windows_1252_file_is_read_as_such(tmp_path):
     (folder / "sessions.csv").write_bytes(
         "session_id,patient_id,performed_at,treatment,body_area,practitioner,location\r\n"
         "S1,P1,2025-03-04,Micro-needling,Face,Zoë Müller,Café Street\r\n".encode("cp1252"))
-    con = load(folder).connection
+    con = load(folder, keep_layers=True).connection
     assert rows(con, "select practitioner, location from stg_sessions") == [("Zoë Müller", "Café Street")]
 
 
@@ -402,6 +402,25 @@ def test_optional_files_may_be_absent(tmp_path):
         "bookings": (True, 1), "sessions": (True, 1), "consumables": (False, 0), "complaints": (False, 0)}
     assert rows(result.connection, "select count(*) from fct_consumables") == [(0,)]
     assert rows(result.connection, "select count(*) from fct_complaints") == [(0,)]
+
+
+TEMPORARY_LAYERS = ("select table_name from duckdb_tables() where temporary union all "
+                    "select view_name from duckdb_views() where temporary and not internal order by 1")
+
+
+def test_the_raw_and_staging_layers_are_dropped_once_the_marts_are_built(simple_export):
+    # They are most of the memory a load takes; the marts and load_* tables are what stays.
+    con = load(simple_export).connection
+    assert rows(con, TEMPORARY_LAYERS) == []
+    assert rows(con, "select count(*) from fct_sessions") == [(1,)]
+
+
+def test_keep_layers_keeps_them_for_a_look(simple_export):
+    kept = [name for (name,) in rows(load(simple_export, keep_layers=True).connection, TEMPORARY_LAYERS)]
+    assert [name for name in kept if name.startswith("stg_")] == [
+        "stg_bookings", "stg_bookings_all", "stg_complaints", "stg_complaints_all",
+        "stg_consumables", "stg_consumables_all", "stg_sessions", "stg_sessions_all"]
+    assert {"raw_bookings", "raw_sessions"} <= set(kept)
 
 
 # --- Reloading, and a load that fails -----------------------------------------
@@ -548,7 +567,7 @@ def test_column_map_loads_an_export_with_other_names(tmp_path, where):
     folder = write_bytes(tmp_path / "export", THEIR_EXPORT)
     map_path = (folder if where == "in the export folder" else tmp_path) / "column_map.toml"
     map_path.write_text(THEIR_MAP)
-    result = load(folder, column_map=None if where == "in the export folder" else map_path)
+    result = load(folder, column_map=None if where == "in the export folder" else map_path, keep_layers=True)
     assert {name: f["file"] for name, f in result.files.items() if f["is_present"]} == {
         "bookings": "Appointments.csv", "sessions": "Treatments.csv"}
     # Outcome values are still checked against the contract: `Attended` is not a status.
@@ -566,7 +585,7 @@ def test_column_map_maps_names_onto_the_contract_then_loads_as_usual(tmp_path):
         "Treatments.csv": THEIR_EXPORT["Treatments.csv"],
         "column_map.toml": THEIR_MAP.encode(),
     })
-    con = load(folder).connection
+    con = load(folder, keep_layers=True).connection
     assert rows(con, "select booking_id, patient_id, booked_at, appointment_at, status, location from stg_bookings "
                      "order by booking_id") == [
         ("A-1", "C-7", datetime(2025, 1, 5), datetime(2025, 1, 10, 9), "completed", "North"),
@@ -683,7 +702,7 @@ def test_a_file_that_is_not_a_comma_separated_text_is_a_clear_error(tmp_path, bo
 def test_a_utf16_export_from_excel_loads(tmp_path):
     text = BOOKINGS_HEADER + "\r\nB1,P1,2025-01-01,2025-01-02,Peel – Zoë,completed\r\n"
     folder = write_bytes(tmp_path / "export", {"bookings.csv": text.encode("utf-16"), "sessions.csv": SESSIONS_CSV})
-    con = load(folder).connection
+    con = load(folder, keep_layers=True).connection
     assert rows(con, "select booking_id, treatment from stg_bookings") == [("B1", "Peel – Zoë")]
 
 
@@ -693,7 +712,7 @@ def test_excel_text_formulas_around_ids_are_unwrapped(tmp_path):
         "sessions.csv": b'session_id,booking_id,patient_id,performed_at,treatment,body_area\n'
                         b'"=""S001""",="B001",P01,2025-01-10,Peel,face\n',
     })
-    con = load(folder).connection
+    con = load(folder, keep_layers=True).connection
     assert rows(con, "select session_id, booking_id, patient_id, has_known_booking from fct_sessions") == [
         ("S001", "B001", "P01", True)]
 
@@ -704,7 +723,7 @@ def test_extra_columns_may_repeat_or_share_a_name_with_internal_columns(tmp_path
                          "B1,P1,2025-01-01,2025-01-10,Peel,completed,a,b,c,d\n").encode(),
         "sessions.csv": SESSIONS_CSV,
     })
-    con = load(folder).connection
+    con = load(folder, keep_layers=True).connection
     assert rows(con, "select notes, notes_8, failed_check, rejected from raw_bookings") == [("a", "b", "c", "d")]
     assert rows(con, "select count(*) from stg_bookings") == [(1,)]
 
@@ -715,7 +734,7 @@ def test_a_very_long_field_loads(tmp_path):
         "bookings.csv": (BOOKINGS_HEADER + f",notes\nB1,P1,2025-01-01,2025-01-10,Peel,completed,{notes}\n").encode(),
         "sessions.csv": SESSIONS_CSV,
     })
-    con = load(folder).connection
+    con = load(folder, keep_layers=True).connection
     assert rows(con, "select length(notes) from raw_bookings") == [(300_000,)]
 
 
@@ -769,12 +788,12 @@ def load_both_ways(folder: Path, monkeypatch) -> tuple[dict, dict, list[bool]]:
 
     with monkeypatch.context() as patched:
         patched.setattr(loader, "_load_raw_fast", spy)
-        con = load(folder).connection
+        con = load(folder, keep_layers=True).connection
         with_fast = contents(con)
         con.close()
     with monkeypatch.context() as patched:
         patched.setattr(loader, "_load_raw_fast", lambda *args, **kwargs: False)
-        con = load(folder).connection
+        con = load(folder, keep_layers=True).connection
         csv_only = contents(con)
         con.close()
     return with_fast, csv_only, taken
@@ -849,7 +868,7 @@ def test_the_column_map_says_whether_slashed_dates_are_day_first(tmp_path, date_
     folder = write_export(tmp_path, bookings=[], sessions=[session("S1", "P1", "2025-03-04") | {"performed_at": written}])
     if date_order:
         (folder / "column_map.toml").write_text(f'date_order = "{date_order}"\n')
-    con = load(folder).connection
+    con = load(folder, keep_layers=True).connection
     loaded = rows(con, "select performed_at from stg_sessions")
     rejected = rows(con, "select column_name, reason from load_rejects")
     if isinstance(expected, str):

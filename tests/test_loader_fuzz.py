@@ -352,7 +352,7 @@ def check_export(files: dict[str, bytes | None], base_db: Path, workdir: Path) -
     outcomes: list[str | dict] = []
 
     try:
-        result = load(folder)
+        result = load(folder, keep_layers=True)
     except LoadError as error:
         check_error(error, folder, None)
         outcomes.append(str(error))
