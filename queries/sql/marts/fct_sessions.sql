@@ -46,16 +46,6 @@ dated as (
     from sessions
 ),
 
--- The first live appointment strictly after the session's day: a second area
--- treated the same day is the same visit, not a rebooking.
-next_appointment as (
-    select d.session_id, a.appointment_date as next_appointment_date
-    from dated as d
-    asof left join live_appointments as a
-        on a.patient_id = d.patient_id
-        and a.appointment_date > d.session_date
-),
-
 final as (
     select
         d.*,
@@ -67,12 +57,16 @@ final as (
         coalesce(c.has_needle_tip, false) as has_needle_tip,
         case when d.session_date = d.patient_first_session_date then 'first_visit' else 'returning' end
             as patient_type,
-        n.next_appointment_date,
-        coalesce(n.next_appointment_date <= d.rebook_window_ends_on, false) as is_rebooked
+        n.appointment_date as next_appointment_date,
+        coalesce(n.appointment_date <= d.rebook_window_ends_on, false) as is_rebooked
     from dated as d
+    -- The first live appointment strictly after the session's day: a second area
+    -- treated the same day is the same visit, not a rebooking.
+    asof left join live_appointments as n
+        on n.patient_id = d.patient_id
+        and n.appointment_date > d.session_date
     left join bookings as b using (booking_id)
     left join consumable_use as c using (session_id)
-    left join next_appointment as n using (session_id)
 )
 
 select * from final
