@@ -660,6 +660,40 @@ def test_numbing_by_area_per_unit(supplies):
 
 
 @pytest.fixture(scope="module")
+def repeated_lines(export):
+    """One session's lines, several of the same item, lot, or category and unit (lines 2..8 of the file)."""
+    return export(
+        sessions=[session("S1", "P1", "2025-06-02"), session("S2", "P2", "2025-06-03")],
+        consumables=[
+            consumable("S1", TIP),                                    # 2: tip, no lot
+            consumable("S1", TIP, lot="L1"),                          # 3: tip again, lotted
+            consumable("S1", TIP, lot="L1"),                          # 4: tip, L1 again
+            consumable("S1", "Serum", category="", unit="ml"),        # 5: no category, ml
+            consumable("S1", "Serum B", category="", unit="ml"),      # 6: no category, ml again
+            consumable("S2", TIP, lot="L1"),                          # 7: another session: firsts again
+            consumable("S9", TIP, lot="L1"),                          # 8: no loaded session
+        ],
+    )
+
+
+@pytest.mark.parametrize("line, first_of_item, first_of_lot, first_of_category_unit", [
+    pytest.param(2, False, False, True, id="an unlotted line is not the first of an item that has a lotted line"),
+    pytest.param(3, True, True, False, id="the first lotted line of the item is its first"),
+    pytest.param(4, False, False, False, id="the same item and lot again"),
+    pytest.param(5, True, False, True, id="no category: lines with none and the same unit are one group"),
+    pytest.param(6, True, False, False, id="a second line with no category and the same unit"),
+    pytest.param(7, True, True, True, id="another session counts on its own"),
+    pytest.param(8, True, True, True, id="a line with no loaded session is the first of its own"),
+])
+def test_first_of_group_flags(repeated_lines, line, first_of_item, first_of_lot, first_of_category_unit):
+    # The flags make "distinct sessions" a plain count: exactly one line per session and group is first.
+    assert repeated_lines.execute(
+        "select is_first_of_item_in_session, is_first_of_lot_in_session, is_first_of_category_unit_in_session "
+        "from fct_consumables where source_line = ?", [line]).fetchall() == [
+        (first_of_item, first_of_lot, first_of_category_unit)]
+
+
+@pytest.fixture(scope="module")
 def tips(export):
     """as_of 2025-06-30; T5 and T8 are peels (not micro-needling: T8 has no tip and is not missing one),
     T7 is after as_of."""
