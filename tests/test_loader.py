@@ -404,15 +404,23 @@ def test_optional_files_may_be_absent(tmp_path):
     assert rows(result.connection, "select count(*) from fct_complaints") == [(0,)]
 
 
-TEMPORARY_LAYERS = ("select table_name from duckdb_tables() where temporary union all "
-                    "select view_name from duckdb_views() where temporary and not internal order by 1")
+# The raw layer is DuckDB's temporary tables, the staging layer a database file of its own.
+TEMPORARY_LAYERS = ("select table_name from duckdb_tables() where temporary or database_name = 'staging_layer' "
+                    "union all select view_name from duckdb_views() "
+                    "where (temporary or database_name = 'staging_layer') and not internal order by 1")
 
 
 def test_the_raw_and_staging_layers_are_dropped_once_the_marts_are_built(simple_export):
     # They are most of the memory a load takes; the marts and load_* tables are what stays.
     con = load(simple_export).connection
     assert rows(con, TEMPORARY_LAYERS) == []
+    assert rows(con, "select count(*) from duckdb_databases() where database_name = 'staging_layer'") == [(0,)]
     assert rows(con, "select count(*) from fct_sessions") == [(1,)]
+
+
+def test_a_database_file_build_leaves_no_staging_file_behind(tmp_path, simple_export):
+    load(simple_export, tmp_path / "clinic.duckdb").connection.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clinic.duckdb", "export"]
 
 
 def test_keep_layers_keeps_them_for_a_look(simple_export):
