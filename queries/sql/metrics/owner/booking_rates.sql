@@ -8,21 +8,33 @@ bookings as (
     select * from bookings_appointed_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $concerns)
 ),
 
-counts as (
+-- Per patient first, then over patients: one aggregate instead of a count(distinct) per outcome
+-- (five hash tables of patient ids), several times faster at a million bookings.
+per_patient as (
     select
+        patient_id,
         count(*) as count_bookings,
         count(*) filter (where is_completed) as count_completed,
         count(*) filter (where is_no_show) as count_no_show,
         count(*) filter (where is_cancelled) as count_cancelled,
-        count(*) filter (where not (is_completed or is_no_show or is_cancelled)) as count_scheduled,
-        count(distinct patient_id) as count_patients_booked,
-        count(distinct patient_id) filter (where is_completed) as count_patients_completed,
-        count(distinct patient_id) filter (where is_no_show) as count_patients_no_show,
-        count(distinct patient_id) filter (where is_cancelled) as count_patients_cancelled,
-        count(distinct patient_id) filter (
-            where not (is_completed or is_no_show or is_cancelled)
-        ) as count_patients_scheduled
+        count(*) filter (where not (is_completed or is_no_show or is_cancelled)) as count_scheduled
     from bookings
+    group by patient_id
+),
+
+counts as (
+    select
+        coalesce(sum(count_bookings), 0)::bigint as count_bookings,
+        coalesce(sum(count_completed), 0)::bigint as count_completed,
+        coalesce(sum(count_no_show), 0)::bigint as count_no_show,
+        coalesce(sum(count_cancelled), 0)::bigint as count_cancelled,
+        coalesce(sum(count_scheduled), 0)::bigint as count_scheduled,
+        count(patient_id) as count_patients_booked,
+        count(patient_id) filter (where count_completed > 0) as count_patients_completed,
+        count(patient_id) filter (where count_no_show > 0) as count_patients_no_show,
+        count(patient_id) filter (where count_cancelled > 0) as count_patients_cancelled,
+        count(patient_id) filter (where count_scheduled > 0) as count_patients_scheduled
+    from per_patient
 ),
 
 final as (

@@ -8,25 +8,37 @@ sessions as (
     select * from sessions_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
 ),
 
-final as (
+-- Per patient first, then over patients: one aggregate instead of a count(distinct) per column
+-- (a hash table of patient ids each), several times faster at a million sessions.
+per_patient as (
     select
+        patient_id,
         count(*) as count_sessions,
-        coalesce(sum(consumable_cost), 0) as cost_total,
-        coalesce(sum(consumable_cost), 0) / nullif(count(*), 0) as cost_per_session,
-        coalesce(sum(count_uncosted_lines), 0)::bigint as count_uncosted_lines,
+        sum(consumable_cost) as cost_total,
+        sum(count_uncosted_lines) as count_uncosted_lines,
         count(*) filter (where is_micro_needling) as count_micro_needling_sessions,
         count(*) filter (where is_micro_needling and has_needle_tip) as count_with_needle_tip,
-        count(*) filter (where is_micro_needling and not has_needle_tip) as count_without_needle_tip,
-        count(distinct patient_id) as count_patients,
-        count(distinct patient_id) filter (where count_uncosted_lines > 0) as count_patients_uncosted,
-        count(distinct patient_id) filter (where is_micro_needling) as count_patients_micro_needling,
-        count(distinct patient_id) filter (where is_micro_needling and has_needle_tip)
-            as count_patients_with_needle_tip,
-        count(distinct patient_id) filter (where is_micro_needling and not has_needle_tip)
-            as count_patients_without_needle_tip,
-        count(*) filter (where is_micro_needling and has_needle_tip)
-            / nullif(count(*) filter (where is_micro_needling), 0) as tip_compliance
+        count(*) filter (where is_micro_needling and not has_needle_tip) as count_without_needle_tip
     from sessions
+    group by patient_id
+),
+
+final as (
+    select
+        coalesce(sum(count_sessions), 0)::bigint as count_sessions,
+        coalesce(sum(cost_total), 0) as cost_total,
+        coalesce(sum(cost_total), 0) / nullif(sum(count_sessions), 0) as cost_per_session,
+        coalesce(sum(count_uncosted_lines), 0)::bigint as count_uncosted_lines,
+        coalesce(sum(count_micro_needling_sessions), 0)::bigint as count_micro_needling_sessions,
+        coalesce(sum(count_with_needle_tip), 0)::bigint as count_with_needle_tip,
+        coalesce(sum(count_without_needle_tip), 0)::bigint as count_without_needle_tip,
+        count(patient_id) as count_patients,
+        count(patient_id) filter (where count_uncosted_lines > 0) as count_patients_uncosted,
+        count(patient_id) filter (where count_micro_needling_sessions > 0) as count_patients_micro_needling,
+        count(patient_id) filter (where count_with_needle_tip > 0) as count_patients_with_needle_tip,
+        count(patient_id) filter (where count_without_needle_tip > 0) as count_patients_without_needle_tip,
+        sum(count_with_needle_tip) / nullif(sum(count_micro_needling_sessions), 0) as tip_compliance
+    from per_patient
 )
 
 select * from final

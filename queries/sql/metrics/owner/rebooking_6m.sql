@@ -16,17 +16,30 @@ classified as (
     from sessions
 ),
 
-counts as (
+-- Per patient first, then over patients: one aggregate instead of a count(distinct) per column
+-- (a hash table of patient ids each), several times faster at a million sessions.
+per_patient as (
     select
+        patient_id,
         count(*) filter (where not is_pending) as count_eligible,
         count(*) filter (where not is_pending and is_rebooked) as count_rebooked,
         count(*) filter (where is_pending) as count_pending,
-        count(*) filter (where not is_pending and not is_rebooked) as count_not_rebooked,
-        count(distinct patient_id) filter (where not is_pending) as count_patients_eligible,
-        count(distinct patient_id) filter (where not is_pending and is_rebooked) as count_patients_rebooked,
-        count(distinct patient_id) filter (where not is_pending and not is_rebooked) as count_patients_not_rebooked,
-        count(distinct patient_id) filter (where is_pending) as count_patients_pending
+        count(*) filter (where not is_pending and not is_rebooked) as count_not_rebooked
     from classified
+    group by patient_id
+),
+
+counts as (
+    select
+        coalesce(sum(count_eligible), 0)::bigint as count_eligible,
+        coalesce(sum(count_rebooked), 0)::bigint as count_rebooked,
+        coalesce(sum(count_pending), 0)::bigint as count_pending,
+        coalesce(sum(count_not_rebooked), 0)::bigint as count_not_rebooked,
+        count(patient_id) filter (where count_eligible > 0) as count_patients_eligible,
+        count(patient_id) filter (where count_rebooked > 0) as count_patients_rebooked,
+        count(patient_id) filter (where count_not_rebooked > 0) as count_patients_not_rebooked,
+        count(patient_id) filter (where count_pending > 0) as count_patients_pending
+    from per_patient
 ),
 
 final as (
