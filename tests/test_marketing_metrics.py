@@ -325,6 +325,18 @@ def test_new_patients_by_concern_and_channel(first_bookings, filters, expected):
     assert rows(frame, "concern", "channel", "count_new_patients") == expected
 
 
+def test_a_first_booking_tie_goes_to_the_lower_booking_id_and_one_after_as_of_is_not_new(export):
+    # fct_bookings flags each patient's first booking once, at load; as_of only filters.
+    con = export(bookings=[
+        booking("B8", "P1", "2025-03-10", booked_at="2025-03-01 09:00", concern="wrinkles", channel="website"),
+        booking("B7", "P1", "2025-03-11", booked_at="2025-03-01 09:00", concern="acne_scars", channel="instagram"),
+        booking("B9", "P2", "2025-08-10", booked_at="2025-08-01", concern="acne_scars", channel="website"),
+    ])
+    frame = run(con, "new_patients_by_concern_channel", Filters(start=d("2025-01-01"), end=d("2025-12-31")))
+    assert rows(frame, "concern", "channel", "count_new_patients") == [
+        ("acne_scars", "instagram", 1), ("acne_scars", None, 1), (None, "instagram", 1), (None, None, 1)]
+
+
 # ---------------------------------------------------------------- concern × body area of the sessions
 
 def test_sessions_by_concern_and_body_area(export):

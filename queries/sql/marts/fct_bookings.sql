@@ -3,6 +3,16 @@ with
 
 bookings as (select * from stg_bookings),
 
+-- Each patient's first booking made (by booked_at, then booking_id): the one that makes them a new
+-- patient (SPEC 2.12). Found once here rather than by a window over every booking on each view of
+-- the Demand page. A booking made on or before as_of is the first of those too, so the flag holds
+-- for any as_of.
+first_bookings as (
+    select arg_min(booking_id, struct_pack(booked_at := booked_at, booking_id := booking_id)) as booking_id
+    from bookings
+    group by patient_id
+),
+
 final as (
     select
         * exclude (concern),
@@ -11,7 +21,8 @@ final as (
         appointment_at::date as appointment_date,
         status = 'completed' as is_completed,
         status = 'no_show' as is_no_show,
-        status = 'cancelled' as is_cancelled
+        status = 'cancelled' as is_cancelled,
+        booking_id in (select booking_id from first_bookings) as is_first_booking_of_patient
     from bookings
 )
 

@@ -5,17 +5,10 @@
 -- filters select the first booking: a patient first booked at another location is not new here.
 with
 
-first_bookings as (
-    select booking_id
-    from fct_bookings
-    where booked_date <= $as_of
-    qualify row_number() over (partition by patient_id order by booked_at, booking_id) = 1
-),
-
 new_patients as (
     select patient_id, concern, coalesce(channel, 'unknown') as channel
     from filtered_bookings($locations, $practitioners, $treatments, $concerns)
-    where booking_id in (select booking_id from first_bookings)
+    where is_first_booking_of_patient
       and booked_date between $start and $end
       and booked_date <= $as_of
 ),
