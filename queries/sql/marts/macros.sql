@@ -84,3 +84,9 @@ create or replace macro session_dimension(dimension, session) as
         when 'depth_band' then session.needle_depth_band
         when 'month' then strftime(session.session_month, '%Y-%m')
     end, '(not recorded)');
+
+-- The distinct values of a list, sorted and joined by ', ' (null when there are none): what
+-- string_agg(distinct x, ', ' order by x) gives, as `joined_distinct(list(x))`. DuckDB plans that
+-- string_agg as an aggregate and a join of its own, per column; this is one list per group.
+create or replace macro joined_distinct(values) as
+    nullif(array_to_string(list_sort(list_distinct(values)), ', '), '');

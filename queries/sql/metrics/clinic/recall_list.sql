@@ -45,10 +45,10 @@ due as (
 last_visit as (
     select
         s.patient_id,
-        string_agg(distinct s.treatment, ', ' order by s.treatment) as treatments,
-        string_agg(distinct s.body_area, ', ' order by s.body_area) as body_areas,
-        string_agg(distinct s.location, ', ' order by s.location) as locations,
-        string_agg(distinct s.practitioner, ', ' order by s.practitioner) as practitioners,
+        joined_distinct(list(s.treatment)) as treatments,
+        joined_distinct(list(s.body_area)) as body_areas,
+        joined_distinct(list(s.location)) as locations,
+        joined_distinct(list(s.practitioner)) as practitioners,
         bool_or(matches(s.location, $locations) and matches(s.practitioner, $practitioners)
                 and matches(s.treatment, $treatments) and matches(s.body_area, $body_areas)
                 and matches(s.concern, $concerns)) as is_selected
