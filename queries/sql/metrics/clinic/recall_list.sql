@@ -7,7 +7,8 @@ with
 
 -- Only the last $max_days days decide who is due: a patient whose latest session is inside the
 -- bounds had one in that stretch, and one older than it is out. So the latest session is found
--- among those sessions alone, not over every patient's history (a fifth of the work at 1M).
+-- among those sessions alone (at the default 180 days, a sixth of a three-year export), not over
+-- every patient's history.
 recent_sessions as (
     select * from fct_sessions where session_date between $as_of - $max_days::integer and $as_of
 ),
