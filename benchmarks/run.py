@@ -73,12 +73,13 @@ KPI_QUERIES = ("session_kpis", "rebooking_6m", "booking_rates", "complaint_rate"
 PAGE_QUERIES: dict[str, list[tuple[str, str, dict]]] = {
     # app.py and the sidebar, before every page; cached per data version whatever the filters.
     "sidebar": [("load_summary", NONE, {}), ("load_meta", NONE, {}), ("filter_options", NONE, {})],
+    # The owner's Overview (the default role) asks for no patient counts; marketing's does (queries/overview.py).
     "overview": [
-        *[(name, VIEW, {}) for name in KPI_QUERIES],
-        *[(name, PREVIOUS, {}) for name in KPI_QUERIES],
-        ("sessions_over_time", VIEW, {"grain": "@grain"}),
-        ("sessions_by_dimension", VIEW, {"dimension": "treatment"}),
-        ("sessions_by_dimension", VIEW, {"dimension": "location"}),
+        *[(name, VIEW, {"patients": False}) for name in KPI_QUERIES],
+        *[(name, PREVIOUS, {"patients": False}) for name in KPI_QUERIES],
+        ("sessions_over_time", VIEW, {"grain": "@grain", "patients": False}),
+        ("sessions_by_dimension", VIEW, {"dimension": "treatment", "patients": False}),
+        ("sessions_by_dimension", VIEW, {"dimension": "location", "patients": False}),
     ],
     "body_areas": [
         ("sessions_by_body_area", VIEW, {"previous_start": "@previous_start", "previous_end": "@previous_end"}),
@@ -87,7 +88,7 @@ PAGE_QUERIES: dict[str, list[tuple[str, str, dict]]] = {
         ("needle_depth_by_area", VIEW, {}),
     ],
     "rebooking": [
-        ("rebooking_6m", VIEW, {}),
+        ("rebooking_6m", VIEW, {"patients": False}),
         ("rebooking_by_cohort_month", VIEW, {}),
         ("rebooking_by_dimension", VIEW, {"dimension": "body_area"}),
         ("rebooking_curve", VIEW, {"dimension": "all", "groups": None}),

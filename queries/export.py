@@ -475,8 +475,8 @@ def _summary(workbook, formats: _Formats, con, view: ExportView, audience: str, 
                      f"<{view.min_patients_per_cell}, and no such figure can be worked out from the totals beside "
                      "it (SPEC 2.14). No patient identifier is in this workbook.", "count"))
     else:
-        def run(name, filters, as_of):
-            return run_query(con, name, filters, as_of=as_of)
+        def run(name, filters, as_of, **parameters):
+            return run_query(con, name, filters, as_of=as_of, **parameters)
         current = kpi_values(run, view.filters, view.as_of)
         previous = kpi_values(run, view.filters.with_period(*view.previous), view.as_of) if view.previous else None
         for kpi in KPIS:

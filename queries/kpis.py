@@ -1,7 +1,7 @@
 """The owner's KPIs for a period and the same-length period before it.
 
 Every figure comes from a metric query; this module only picks the values out,
-names them and says what each counts. `run(name, filters, as_of)` runs a
+names them and says what each counts. `run(name, filters, as_of, **parameters)` runs a
 query (the dashboard passes its cached runner, tests `queries.api.run_query`).
 """
 
@@ -18,7 +18,7 @@ import pandas as pd
 
 from queries.api import Filters
 
-Runner = Callable[[str, Filters, date], pd.DataFrame]
+Runner = Callable[..., pd.DataFrame]  # run(name, filters, as_of, **parameters)
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ def _value(x):
 def kpi_values(run: Runner, filters: Filters, as_of: date) -> dict:
     """Every KPI value (None where a rate has nothing to divide by), plus the counts behind them."""
     def row(name: str) -> dict:
-        return run(name, filters, as_of).iloc[0].to_dict()
+        # No patient counts: no card shows one (marketing's Overview counts them: queries/overview.py).
+        return run(name, filters, as_of, patients=False).iloc[0].to_dict()
 
     sessions, rebooking = row("session_kpis"), row("rebooking_6m")
     bookings, complaints, consumables = row("booking_rates"), row("complaint_rate"), row("consumables_summary")

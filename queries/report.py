@@ -39,13 +39,14 @@ def build_report(con, as_of: date | None = None, filters: Filters | None = None)
     filters = filters or Filters()
 
     def one_row(name: str) -> dict:
-        return run_query(con, name, filters, as_of=as_of).iloc[0].to_dict()
+        # The report prints no patient count (those are for marketing's small-cell rule): not computed.
+        return run_query(con, name, filters, as_of=as_of, patients=False).iloc[0].to_dict()
 
     files = file_counts(con)
     present = {name for name, info in files.items() if info["is_present"]}
     booking_rates = one_row("booking_rates")
     rebooking = one_row("rebooking_6m")
-    monthly = run_query(con, "sessions_over_time", filters, as_of=as_of, grain="month")
+    monthly = run_query(con, "sessions_over_time", filters, as_of=as_of, grain="month", patients=False)
 
     report: dict = {
         "as_of": as_of.isoformat(),

@@ -160,8 +160,8 @@ def test_the_summary_holds_the_period_every_kpi_with_its_definition_and_the_reca
     assert figures["Figures as of"][0] == datetime(2026, 10, 31)
     assert figures["Locations"][0] == "All"
 
-    def runner(name, filters, as_of):
-        return run_query(sample, name, filters, as_of=as_of)
+    def runner(name, filters, as_of, **parameters):
+        return run_query(sample, name, filters, as_of=as_of, **parameters)
     current = kpi_values(runner, LAST_12_MONTHS, AS_OF)
     previous = kpi_values(runner, LAST_12_MONTHS.with_period(date(2024, 11, 1), date(2025, 10, 31)), AS_OF)
     cells = summary_cells(sample_book)

@@ -288,6 +288,17 @@ KPI_COLUMNS = ("count_sessions", "revenue", "average_price", "count_priced_sessi
     pytest.param([session("S1", "P1", "2025-06-05", price="90"), session("S2", "P3", "2025-07-02", price="100")],
                  Filters(), (1, 90.0, 90.0, 1, 1, 1), id="sessions after as_of do not count"),
     pytest.param([], Filters(), (0, 0.0, NAN, 0, 0, 0), id="no sessions: zeros, average NaN"),
+    pytest.param([session("S1", "P1", "2025-06-01 10:00", price="100"),
+                  session("S2", "P1", "2025-06-01 10:00", body_area="neck", price="50")],
+                 Filters(), (2, 150.0, 75.0, 2, 1, 1), id="two sessions in one first visit: one new patient"),
+    pytest.param([session("S1", "P1", "2025-06-01", location="North", price="100"),
+                  session("S2", "P1", "2025-06-10", location="South", price="50")],
+                 Filters(locations=("South",)), (1, 50.0, 50.0, 1, 1, 1),
+                 id="a list filter: new through a later session of the period"),
+    pytest.param([session("S1", "P1", "2025-05-01", location="North", price="100"),
+                  session("S2", "P1", "2025-06-10", location="South", price="50")],
+                 Filters(start=d("2025-06-01"), locations=("South",)), (1, 50.0, 50.0, 1, 1, 0),
+                 id="a list filter: first session before the period, not new"),
 ])
 def test_session_kpis(build_db, sessions, filters, expected):
     row = one_row(build_db(sessions=sessions), "session_kpis", filters)
@@ -478,6 +489,16 @@ def test_complaint_rate(build_db, complaints, as_of, expected):
     columns = ("count_sessions", "count_complaints", "complaints_per_100_sessions")
     assert pick(row, *columns) == pytest.approx(expected, nan_ok=True)
 
+
+
+def test_complaint_rate_counts_the_patients_of_the_sessions(build_db):
+    """count_patients_complained counts the patient of the session complained about, whatever patient_id the
+    complaint's own row carries (an export can disagree with itself)."""
+    con = build_db(sessions=COMPLAINT_SESSIONS, complaints=[
+        complaint("C1", "P9", "2025-06-03", session_id="S1"), complaint("C2", "P1", "2025-06-04", session_id="S1")])
+    row = one_row(con, "complaint_rate")
+    assert pick(row, "count_sessions", "count_complaints", "count_patients", "count_patients_complained") \
+        == (2, 2, 2, 1)
 
 @pytest.mark.parametrize("complaints, filters, expected", [
     pytest.param([complaint("C1", "P1", "2025-06-03", session_id="S1"),
@@ -783,6 +804,39 @@ def test_filters_reach_every_metric(clinic, name, everything, north, hands, noth
 def test_every_dated_query_has_a_filter_row():
     assert sorted(p.values[0] for p in FILTER_TOTALS) == DATED_QUERIES
 
+
+
+# The queries that count the patients behind their figures for marketing's small-cell rule (SPEC 2.14) and can
+# skip them: with patients=False (the owner's Overview, the report) every other figure is the same and the
+# patient columns are null. count_new_patients is a figure of its own (a card), always counted.
+SKIPPABLE_PATIENT_COUNTS = {
+    "session_kpis": ("count_patients",),
+    "rebooking_6m": ("count_patients_eligible", "count_patients_rebooked", "count_patients_not_rebooked",
+                     "count_patients_pending"),
+    "booking_rates": ("count_patients_booked", "count_patients_completed", "count_patients_no_show",
+                      "count_patients_cancelled", "count_patients_scheduled"),
+    "complaint_rate": ("count_patients", "count_patients_complained"),
+    "consumables_summary": ("count_patients", "count_patients_uncosted", "count_patients_micro_needling",
+                            "count_patients_with_needle_tip", "count_patients_without_needle_tip"),
+    "sessions_over_time": ("count_patients", "count_patients_complained"),
+    "sessions_by_dimension": ("count_patients",),
+}
+
+
+@pytest.mark.parametrize("filters", [
+    pytest.param(Filters(), id="everything"),
+    pytest.param(Filters(locations=("North",)), id="one location"),
+    pytest.param(Filters(body_areas=("hands",)), id="one body area"),
+    pytest.param(Filters(start=d("2025-05-15"), end=d("2025-06-15")), id="a period"),
+    pytest.param(Filters(locations=()), id="nothing"),
+])
+@pytest.mark.parametrize("name", sorted(SKIPPABLE_PATIENT_COUNTS))
+def test_without_patient_counts_every_other_figure_is_the_same(clinic, name, filters):
+    counted, skipped = run(clinic, name, filters), run(clinic, name, filters, patients=False)
+    columns = list(SKIPPABLE_PATIENT_COUNTS[name])
+    assert set(columns) == {c for c in counted.columns if "patients" in c} - {"count_new_patients"}
+    assert counted[columns].notna().all().all() and skipped[columns].isna().all().all()
+    pd.testing.assert_frame_equal(skipped.drop(columns=columns), counted.drop(columns=columns), check_dtype=False)
 
 # ---------------------------------------------------------------- empty data, unknown names
 

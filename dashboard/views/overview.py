@@ -90,7 +90,7 @@ if marketing:
     trend = overview.trend(shown)
     trend = trend.assign(**{c: privacy.numbers(trend[c]) for c in ("count_sessions", "revenue")})
 else:
-    trend = source.query("sessions_over_time", view.filters, view.as_of, grain=grain)
+    trend = source.query("sessions_over_time", view.filters, view.as_of, grain=grain, patients=False)
 if trend.empty:
     ui.empty_state("No sessions were performed with these filters, so there is no trend to show.")
 else:
@@ -116,8 +116,9 @@ for column, dimension, title in ((left, "treatment", "Treatment"), (right, "loca
         if marketing:
             top = overview.top(shown, dimension).head(5)
         else:
-            top = source.query("sessions_by_dimension", view.filters, view.as_of, dimension=dimension).head(5)
-            top = top.drop(columns="count_patients")  # there for the small-cell rule
+            top = source.query("sessions_by_dimension", view.filters, view.as_of, dimension=dimension,
+                               patients=False).head(5)
+            top = top.drop(columns="count_patients")  # there (null here) for the small-cell rule
         if top.empty:
             st.caption("No sessions.")
         elif marketing:

@@ -13,7 +13,7 @@ st.caption(f"**{view.period_label}** · sessions performed in the period, as of 
            "Micro-needling results build up over about six months, so the practice wants each patient back "
            "inside that window.")
 
-totals = source.query("rebooking_6m", view.filters, view.as_of).iloc[0]
+totals = source.query("rebooking_6m", view.filters, view.as_of, patients=False).iloc[0]
 if not totals["count_eligible"] + totals["count_pending"]:
     ui.empty_state("No sessions match these filters.")
     st.stop()

@@ -42,7 +42,11 @@ dated as (
             when needle_depth_mm <= 2.0 then '1.5–2.0 mm'
             else '> 2.0 mm'
         end as needle_depth_band,
-        min(performed_at::date) over (partition by patient_id) as patient_first_session_date
+        min(performed_at::date) over (partition by patient_id) as patient_first_session_date,
+        -- One session per patient, the first (ties by session_id): a period's new patients are counted
+        -- as these flags when no list filter is set, without hashing patient ids (session_kpis).
+        arg_min(session_id, (performed_at, session_id)) over (partition by patient_id) = session_id
+            as is_first_session_of_patient
     from sessions
 ),
 

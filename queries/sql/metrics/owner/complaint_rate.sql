@@ -4,32 +4,47 @@
 -- count_patients*: the distinct patients behind the counts (SPEC 2.14, queries/privacy.py).
 with
 
-sessions as (
+sessions as not materialized (
     select * from sessions_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
 ),
 
-complaints as (select * from session_complaints($as_of)),
+-- A linked complaint carries its session's day, location, ... (fct_complaints), so the period's
+-- complaints are counted without joining them to the sessions.
+complaints as not materialized (
+    select * from complaints_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
+    where has_session
+),
 
--- Per patient first, then over patients: one aggregate instead of a count(distinct) per column
--- (a hash table of patient ids each), several times faster at a million sessions.
+-- The patients behind the counts, only when $patients asks for them (DuckDB drops this part of the plan
+-- otherwise): per patient of the session first, then over patients, one aggregate instead of a
+-- count(distinct) per column. The session's patient, not the complaint's own patient_id.
 per_patient as (
     select
         s.patient_id,
-        count(*) as count_sessions,
         coalesce(sum(c.count_complaints), 0) as count_complaints
     from sessions as s
-    left join complaints as c using (session_id)
+    left join session_complaints($as_of) as c using (session_id)
+    where $patients
     group by s.patient_id
+),
+
+counts as (
+    select
+        (select count(*) from sessions) as count_sessions,
+        (select count(*) from complaints) as count_complaints,
+        if($patients, (select count(*) from per_patient), null) as count_patients,
+        if($patients, (select count(*) from per_patient where count_complaints > 0), null)
+            as count_patients_complained
 ),
 
 final as (
     select
-        coalesce(sum(count_sessions), 0)::bigint as count_sessions,
-        coalesce(sum(count_complaints), 0)::bigint as count_complaints,
-        count(patient_id) as count_patients,
-        count(patient_id) filter (where count_complaints > 0) as count_patients_complained,
-        100.0 * coalesce(sum(count_complaints), 0) / nullif(sum(count_sessions), 0) as complaints_per_100_sessions
-    from per_patient
+        count_sessions,
+        count_complaints,
+        count_patients,
+        count_patients_complained,
+        100.0 * count_complaints / nullif(count_sessions, 0) as complaints_per_100_sessions
+    from counts
 )
 
 select * from final

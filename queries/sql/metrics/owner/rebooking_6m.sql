@@ -8,9 +8,11 @@ sessions as (
     select * from sessions_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
 ),
 
+-- $patients false (no small-cell rule to apply): every session falls in one group, so the same totals
+-- without hashing patient ids, and the patient counts come back null.
 classified as (
     select
-        patient_id,
+        if($patients, patient_id, null) as patient_id,
         rebook_window_ends_on > $as_of as is_pending,
         is_rebooked
     from sessions
@@ -35,10 +37,10 @@ counts as (
         coalesce(sum(count_rebooked), 0)::bigint as count_rebooked,
         coalesce(sum(count_pending), 0)::bigint as count_pending,
         coalesce(sum(count_not_rebooked), 0)::bigint as count_not_rebooked,
-        count(patient_id) filter (where count_eligible > 0) as count_patients_eligible,
-        count(patient_id) filter (where count_rebooked > 0) as count_patients_rebooked,
-        count(patient_id) filter (where count_not_rebooked > 0) as count_patients_not_rebooked,
-        count(patient_id) filter (where count_pending > 0) as count_patients_pending
+        if($patients, count(patient_id) filter (where count_eligible > 0), null) as count_patients_eligible,
+        if($patients, count(patient_id) filter (where count_rebooked > 0), null) as count_patients_rebooked,
+        if($patients, count(patient_id) filter (where count_not_rebooked > 0), null) as count_patients_not_rebooked,
+        if($patients, count(patient_id) filter (where count_pending > 0), null) as count_patients_pending
     from per_patient
 ),
 

@@ -2,21 +2,39 @@
 -- A new patient is one whose first session ever falls in the period.
 with
 
-sessions as (
+sessions as not materialized (
     select * from sessions_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
 ),
 
 -- Per patient first, then over patients: one aggregate instead of a count(distinct) per column
--- (a hash table of patient ids each), several times faster at a million sessions.
+-- (a hash table of patient ids each), several times faster at a million sessions. With $patients
+-- false (no small-cell rule to apply) every session falls in one group: the same totals, no patient
+-- ids hashed, and count_patients comes back null.
 per_patient as (
     select
-        patient_id,
+        if($patients, patient_id, null) as patient_id,
         count(*) as count_sessions,
         sum(price) as revenue,
-        count(price) as count_priced_sessions,
-        bool_or(patient_first_session_date between $start and $end) as is_new
+        count(price) as count_priced_sessions
     from sessions
-    group by patient_id
+    group by all
+),
+
+-- New patients are counted whatever $patients says: a card shows them. With no list filter they are the
+-- period's first sessions ever (one per patient: fct_sessions), counted without hashing patient ids. With
+-- one, a patient can be in the list through a later session only, so patients are counted by id. DuckDB
+-- plans only the branch the parameters choose.
+new_patients as (
+    select count(*) filter (where is_first_session_of_patient) as count_new_patients
+    from sessions
+    where $locations is null and $practitioners is null and $treatments is null
+      and $body_areas is null and $concerns is null
+    union all
+    select count(distinct patient_id)
+    from sessions
+    where patient_first_session_date between $start and $end
+      and not ($locations is null and $practitioners is null and $treatments is null
+               and $body_areas is null and $concerns is null)
 ),
 
 final as (
@@ -25,8 +43,8 @@ final as (
         coalesce(sum(revenue), 0) as revenue,
         sum(revenue) / nullif(sum(count_priced_sessions), 0) as average_price,
         coalesce(sum(count_priced_sessions), 0)::bigint as count_priced_sessions,
-        count(patient_id) as count_patients,
-        count(patient_id) filter (where is_new) as count_new_patients
+        if($patients, count(patient_id), null) as count_patients,
+        (select sum(count_new_patients) from new_patients)::bigint as count_new_patients
     from per_patient
 )
 

@@ -12,14 +12,27 @@ labelled as (
     from sessions as s
 ),
 
+-- Per value and patient first, then over patients: one aggregate instead of a count(distinct). With
+-- $patients false (no small-cell rule to apply) every session of a value falls in one group, so the same
+-- totals without hashing patient ids, and count_patients comes back null.
+per_patient as (
+    select
+        dimension_value,
+        if($patients, patient_id, null) as patient_id,
+        count(*) as count_sessions,
+        sum(price) as revenue
+    from labelled
+    group by all
+),
+
 final as (
     select
         dimension_value,
-        count(*) as count_sessions,
-        coalesce(sum(price), 0) as revenue,
-        count(distinct patient_id) as count_patients
-    from labelled
-    group by all
+        sum(count_sessions)::bigint as count_sessions,
+        coalesce(sum(revenue), 0) as revenue,
+        if($patients, count(patient_id), null) as count_patients
+    from per_patient
+    group by dimension_value
     order by count_sessions desc, dimension_value
 )
 

@@ -4,38 +4,67 @@
 -- those complaints (SPEC 2.14, queries/privacy.py).
 with
 
-sessions as (
-    select * from sessions_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
+sessions as not materialized (
+    select *, date_trunc($grain, session_date)::date as period_start
+    from sessions_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
 ),
 
-complaints as (select * from session_complaints($as_of)),
+-- A linked complaint carries its session's day, location, ... (fct_complaints), so the period's
+-- complaints are counted without joining them to the sessions.
+complaints as not materialized (
+    select *, date_trunc($grain, session_date)::date as period_start
+    from complaints_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
+    where has_session
+),
 
--- Per patient first, then over patients: one aggregate instead of a count(distinct) per column and period
--- (a hash table of patient ids each), several times faster at a million sessions.
+per_period as (
+    select period_start, count(*) as count_sessions, coalesce(sum(price), 0) as revenue
+    from sessions
+    group by period_start
+),
+
+complaints_per_period as (
+    select period_start, count(*) as count_complaints
+    from complaints
+    group by period_start
+),
+
+-- The patients behind the counts, only when $patients asks for them (DuckDB drops this part of the plan
+-- otherwise): per period and patient of the session first, then over patients, one aggregate instead of
+-- a count(distinct) per column. The session's patient, not the complaint's own patient_id.
 per_patient as (
     select
-        date_trunc($grain, s.session_date)::date as period_start,
+        s.period_start,
         s.patient_id,
-        count(*) as count_sessions,
-        sum(s.price) as revenue,
         coalesce(sum(c.count_complaints), 0) as count_complaints
     from sessions as s
-    left join complaints as c using (session_id)
-    group by period_start, s.patient_id
+    left join session_complaints($as_of) as c using (session_id)
+    where $patients
+    group by s.period_start, s.patient_id
+),
+
+patients_per_period as (
+    select
+        period_start,
+        count(*) as count_patients,
+        count(*) filter (where count_complaints > 0) as count_patients_complained
+    from per_patient
+    group by period_start
 ),
 
 final as (
     select
-        period_start,
-        sum(count_sessions)::bigint as count_sessions,
-        coalesce(sum(revenue), 0) as revenue,
-        count(patient_id) as count_patients,
-        sum(count_complaints)::bigint as count_complaints,
-        count(patient_id) filter (where count_complaints > 0) as count_patients_complained,
-        100.0 * sum(count_complaints) / sum(count_sessions) as complaints_per_100_sessions
-    from per_patient
-    group by period_start
-    order by period_start
+        s.period_start,
+        s.count_sessions,
+        s.revenue,
+        if($patients, coalesce(p.count_patients, 0), null) as count_patients,
+        coalesce(c.count_complaints, 0) as count_complaints,
+        if($patients, coalesce(p.count_patients_complained, 0), null) as count_patients_complained,
+        100.0 * coalesce(c.count_complaints, 0) / s.count_sessions as complaints_per_100_sessions
+    from per_period as s
+    left join complaints_per_period as c using (period_start)
+    left join patients_per_period as p using (period_start)
+    order by s.period_start
 )
 
 select * from final
