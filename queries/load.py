@@ -38,7 +38,7 @@ from queries.contract import ENTITIES, Entity, normalise_name
 
 SQL_DIR = Path(__file__).parent / "sql"
 SCHEMA_VERSION = "5"  # 3: dim_filter_options, no raw or staging layers; 4: is_first_booking_of_patient;
-# 5: is_first_session_of_patient
+# 5: is_first_session_of_patient, patient_count_sessions
 COLUMN_MAP_NAME = "column_map.toml"
 # How `04/03/2025` reads: month first (US, the default) or day first (`date_order = "day_first"` in the map).
 DATE_ORDERS = ("month_first", "day_first")

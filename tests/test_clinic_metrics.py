@@ -447,6 +447,15 @@ def test_recall_list_shows_the_last_visit(recall):
     assert rows(r042, "count_sessions_to_date", "concern", "channel", "locations") == [(1, "unknown", "unknown", None)]
 
 
+
+@pytest.mark.parametrize("as_of, expected", [
+    pytest.param(AS_OF, 1, id="a session after as_of is not one to date"),
+    pytest.param(d("2025-07-05"), 2, id="on as_of it is"),
+])
+def test_recall_sessions_to_date(recall, as_of, expected):
+    frame = run(recall, "recall_list", as_of=as_of, min_days=0)
+    assert rows(frame[frame["patient_id"] == "LATER_SESSION"], "count_sessions_to_date") == [(expected,)]
+
 @pytest.mark.parametrize("filters, expected", [
     pytest.param(Filters(locations=("North",)), ["P9"], id="by the location of the last visit (P10 moved South)"),
     pytest.param(Filters(locations=("South",)), ["P10"], id="P9's earlier South visit does not count"),

@@ -43,6 +43,8 @@ dated as (
             else '> 2.0 mm'
         end as needle_depth_band,
         min(performed_at::date) over (partition by patient_id) as patient_first_session_date,
+        -- Every session of the patient in the export, whatever its date (recall_list subtracts those after as_of).
+        count(*) over (partition by patient_id) as patient_count_sessions,
         -- One session per patient, the first (ties by session_id): a period's new patients are counted
         -- as these flags when no list filter is set, without hashing patient ids (session_kpis).
         arg_min(session_id, (performed_at, session_id)) over (partition by patient_id) = session_id

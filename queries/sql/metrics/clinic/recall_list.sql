@@ -10,7 +10,9 @@ with
 -- among those sessions alone (at the default 180 days, a sixth of a three-year export), not over
 -- every patient's history.
 recent_sessions as (
-    select * from fct_sessions where session_date between $as_of - $max_days::integer and $as_of
+    select patient_id, session_date, treatment, body_area, location, practitioner, concern, patient_count_sessions
+    from fct_sessions
+    where session_date between $as_of - $max_days::integer and $as_of
 ),
 
 latest_sessions as (
@@ -20,14 +22,17 @@ latest_sessions as (
 ),
 
 known_bookings as (
-    select * from fct_bookings where booked_date <= $as_of
+    select patient_id, booked_at, appointment_date, is_cancelled, concern, channel
+    from fct_bookings
+    where booked_date <= $as_of
 ),
 
 booked_ahead as (
     select distinct patient_id from known_bookings where appointment_date > $as_of and not is_cancelled
 ),
 
--- Only patients inside the bounds with nothing booked go on: the details below are for them alone.
+-- Only patients inside the bounds with nothing booked go on, and of those only the ones the filters
+-- select by their last visit: the details below are for them alone.
 due_patients as (
     select *
     from latest_sessions
@@ -35,17 +40,11 @@ due_patients as (
       and patient_id not in (select patient_id from booked_ahead)
 ),
 
-due as (
-    select d.patient_id, d.last_session_date, count(*) as count_sessions_to_date
-    from fct_sessions as s
-    join due_patients as d using (patient_id)
-    where s.session_date <= $as_of
-    group by d.patient_id, d.last_session_date
-),
-
 last_visit as (
     select
         s.patient_id,
+        any_value(d.last_session_date) as last_session_date,
+        any_value(s.patient_count_sessions) as patient_count_sessions,
         joined_distinct(list(s.treatment)) as treatments,
         joined_distinct(list(s.body_area)) as body_areas,
         joined_distinct(list(s.location)) as locations,
@@ -54,7 +53,21 @@ last_visit as (
                 and matches(s.treatment, $treatments) and matches(s.body_area, $body_areas)
                 and matches(s.concern, $concerns)) as is_selected
     from recent_sessions as s
-    join due as d on d.patient_id = s.patient_id and d.last_session_date = s.session_date
+    join due_patients as d on d.patient_id = s.patient_id and d.last_session_date = s.session_date
+    group by s.patient_id
+),
+
+selected as (
+    select * exclude (is_selected) from last_visit where is_selected
+),
+
+-- Sessions to date: the patient's sessions in the whole export (fct_sessions), less those after as_of
+-- (none at the export's date), instead of counting every selected patient's history again.
+sessions_after as (
+    select s.patient_id, count(*) as count_sessions_after
+    from fct_sessions as s
+    semi join selected using (patient_id)
+    where s.session_date > $as_of
     group by s.patient_id
 ),
 
@@ -64,28 +77,27 @@ latest_booking as (
         arg_max(b.concern, b.booked_at) filter (where b.concern <> 'unknown') as concern,
         arg_max(b.channel, b.booked_at) filter (where b.channel is not null) as channel
     from known_bookings as b
-    semi join due using (patient_id)
+    semi join selected using (patient_id)
     group by b.patient_id
 ),
 
 final as (
     select
-        d.patient_id,
-        d.last_session_date,
-        date_diff('day', d.last_session_date, $as_of) as days_since,
+        v.patient_id,
+        v.last_session_date,
+        date_diff('day', v.last_session_date, $as_of) as days_since,
         v.treatments,
         v.body_areas,
         v.locations,
         v.practitioners,
-        d.count_sessions_to_date,
+        v.patient_count_sessions - coalesce(n.count_sessions_after, 0) as count_sessions_to_date,
         coalesce(b.concern, 'unknown') as concern,
         coalesce(b.channel, 'unknown') as channel
-    from due as d
-    join last_visit as v using (patient_id)
+    from selected as v
+    left join sessions_after as n using (patient_id)
     left join latest_booking as b using (patient_id)
-    where v.is_selected
     -- Longest since first: they are closest to leaving the six-month window.
-    order by days_since desc, d.patient_id
+    order by days_since desc, v.patient_id
 )
 
 select * from final
