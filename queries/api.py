@@ -38,6 +38,7 @@ OPTIONAL = {
     # False: the owner's view, which shows no such count; the patient columns come back null, and hashing
     # patient ids (most of those queries' time) is skipped.
     "patients": True,
+    "export_date": None,  # load_meta's default_as_of, looked up when a query names it (tests may force another)
 }
 
 # What each query may group by ($dimension); the SQL's CASE names the same values.
@@ -131,6 +132,9 @@ def run_query(
         missing = used - everything.keys()
         if missing:
             raise TypeError(f"query {name} needs parameters {sorted(missing)}")
+        if "export_date" in used and everything.get("export_date") is None:
+            # The export's date, for a query with a branch built at load for that date (recall_list).
+            everything["export_date"] = default_as_of(con)
         params = {k: everything[k] for k in used}
     # A cursor per call: a DuckDB connection must not be shared across threads.
     with con.cursor() as cursor:

@@ -37,8 +37,8 @@ import pyarrow as pa
 from queries.contract import ENTITIES, Entity, normalise_name
 
 SQL_DIR = Path(__file__).parent / "sql"
-SCHEMA_VERSION = "5"  # 3: dim_filter_options, no raw or staging layers; 4: is_first_booking_of_patient;
-# 5: is_first_session_of_patient, patient_count_sessions
+SCHEMA_VERSION = "6"  # 3: dim_filter_options, no raw or staging layers; 4: is_first_booking_of_patient;
+# 5: is_first_session_of_patient, patient_count_sessions; 6: fct_last_visits
 COLUMN_MAP_NAME = "column_map.toml"
 # How `04/03/2025` reads: month first (US, the default) or day first (`date_order = "day_first"` in the map).
 DATE_ORDERS = ("month_first", "day_first")
@@ -60,6 +60,7 @@ MART_MODELS = (
     "dim_filter_options",
     "data_quality",
     "load_meta",
+    "fct_last_visits",  # as of load_meta's export date
 )
 
 Progress = Callable[[float, str], None]
@@ -471,6 +472,13 @@ def _sql(layer: str, name: str) -> str:
     return (SQL_DIR / layer / f"{name}.sql").read_text(encoding="utf-8")
 
 
+def _create_mart_macros(con) -> None:
+    """The macros the metric queries use: marts/functions.sql's scalar ones, then marts/macros.sql's
+    table macros, which need the marts to exist."""
+    con.execute(_sql("marts", "functions"))
+    con.execute(_sql("marts", "macros"))
+
+
 def _staging_macros(date_order: str) -> str:
     """staging/macros.sql, its slashed date formats turned day first when the export says so."""
     sql = _sql("staging", "macros")
@@ -555,12 +563,13 @@ def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_labe
             _drop_unread(con, [sql for _, sql in marts])
         done_before += sizes[name]
 
+    con.execute(_sql("marts", "functions"))  # fct_last_visits uses joined_distinct
     for step, (name, sql) in enumerate(marts):
         reporter(0.7 + 0.3 * step / len(marts), f"Building {name}")
         con.execute(f"create table {name} as {sql}")
         if not keep_layers:
             _drop_unread(con, [later for _, later in marts[step + 1:]])
-    con.execute(_sql("marts", "macros"))
+    _create_mart_macros(con)
     reporter(1.0, "Loaded")
 
 
@@ -804,7 +813,7 @@ def open_parquet(folder: str | os.PathLike) -> duckdb.DuckDBPyConnection:
             else:
                 source = f"select * from read_parquet({_sql_text(str(folder / (name + '.parquet')))})"
             con.execute(f"create view {_quote(name)} as {source}")
-        con.execute(_sql("marts", "macros"))
+        _create_mart_macros(con)
         con.execute("select schema_version from load_info").fetchone()
     except (duckdb.Error, ValueError) as exc:
         con.close()
@@ -853,7 +862,7 @@ def open_database(db_path: str | os.PathLike) -> duckdb.DuckDBPyConnection:
         ).fetchall()
         for (table,) in tables:
             con.execute(f"create view {_quote(table)} as select * from clinic.main.{_quote(table)}")
-        con.execute(_sql("marts", "macros"))
+        _create_mart_macros(con)
         version = con.execute("select schema_version from load_info").fetchone()[0]
     except (duckdb.Error, ValueError) as exc:
         con.close()

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from conftest import booking, complaint, consumable, session, write_export
 
-from queries.api import DIMENSIONS, Filters, run_query
+from queries.api import DIMENSIONS, Filters, default_as_of, run_query
 from queries.load import load
 
 AS_OF = date(2025, 6, 30)
@@ -455,6 +455,41 @@ def test_recall_list_shows_the_last_visit(recall):
 def test_recall_sessions_to_date(recall, as_of, expected):
     frame = run(recall, "recall_list", as_of=as_of, min_days=0)
     assert rows(frame[frame["patient_id"] == "LATER_SESSION"], "count_sessions_to_date") == [(expected,)]
+
+
+OTHER_DAY = date(1900, 1, 1)  # an export_date that is not the as-of date: recall_list works the list out
+
+
+@pytest.mark.parametrize("filters, bounds, selects", [
+    pytest.param(None, {}, True, id="default bounds"),
+    pytest.param(None, {"min_days": 0, "max_days": 400}, True, id="everyone without a booking ahead"),
+    pytest.param(Filters(locations=("North",)), {"min_days": 0, "max_days": 400}, True, id="a location"),
+    pytest.param(Filters(practitioners=("Cara",)), {"min_days": 0, "max_days": 400}, True,
+                 id="any session of the last day"),
+    pytest.param(Filters(practitioners=("Ana",), body_areas=("neck",)), {"min_days": 0, "max_days": 400}, False,
+                 id="both filters on one session of the day, not one each (P9: face with Ana, neck with Cara)"),
+    pytest.param(Filters(concerns=("wrinkles",), treatments=("Micro-needling",)), {"min_days": 0, "max_days": 400},
+                 True, id="concern and treatment"),
+    pytest.param(Filters(locations=()), {"min_days": 0, "max_days": 400}, False, id="nothing selected"),
+])
+def test_recall_at_the_export_date_is_the_list_worked_out(recall, filters, bounds, selects):
+    """At the export's date (the dashboard's default) recall_list reads fct_last_visits, built at load; it
+    gives the rows the general branch works out from the sessions and bookings."""
+    export_date = default_as_of(recall)
+    built = run(recall, "recall_list", filters, as_of=export_date, **bounds)
+    worked_out = run(recall, "recall_list", filters, as_of=export_date, export_date=OTHER_DAY, **bounds)
+    pd.testing.assert_frame_equal(built, worked_out)
+    assert bool(len(worked_out)) == selects
+
+
+def test_recall_at_the_export_date_reads_fct_last_visits(export):
+    con = export(bookings=[booking("B1", "P1", "2025-05-01", booked_at="2025-04-01")],
+                 sessions=[session("S1", "P1", "2025-05-01", booking_id="B1"), session("S2", "P2", "2025-06-30")])
+    export_date = default_as_of(con)
+    con.execute("delete from fct_last_visits where patient_id = 'P1'")
+    assert list(run(con, "recall_list", as_of=export_date, min_days=0)["patient_id"]) == ["P2"]
+    assert list(run(con, "recall_list", as_of=export_date, min_days=0, export_date=OTHER_DAY)["patient_id"]) \
+        == ["P1", "P2"]
 
 @pytest.mark.parametrize("filters, expected", [
     pytest.param(Filters(locations=("North",)), ["P9"], id="by the location of the last visit (P10 moved South)"),

@@ -1,5 +1,5 @@
--- Filters every page shares. `allowed` null means no filter; an empty list matches nothing.
-create or replace macro matches(value, allowed) as (allowed is null or list_contains(allowed, value));
+-- Table macros over the marts (created once the marts exist: DuckDB binds their tables then), and
+-- functions.sql's scalar macros before them.
 
 -- Sessions performed in the period [start_date, end_date] and on or before as_of (SPEC §2.1).
 create or replace macro sessions_in_period(start_date, end_date, as_of,
@@ -68,25 +68,3 @@ create or replace macro session_complaints(as_of) as table
     where has_session
       and reported_date <= as_of
     group by session_id;
-
--- The value a session is grouped by when a query takes `$dimension`; `session` is a row of
--- fct_sessions (or of a table with the same columns) passed whole: `session_dimension($dimension, s)`.
--- queries.api.DIMENSIONS allows each query only the names it documents. Missing reads '(not recorded)'.
-create or replace macro session_dimension(dimension, session) as
-    coalesce(case dimension
-        when 'all' then 'All sessions'
-        when 'treatment' then session.treatment
-        when 'location' then session.location
-        when 'practitioner' then session.practitioner
-        when 'body_area' then session.body_area
-        when 'concern' then session.concern
-        when 'patient_type' then session.patient_type
-        when 'depth_band' then session.needle_depth_band
-        when 'month' then strftime(session.session_month, '%Y-%m')
-    end, '(not recorded)');
-
--- The distinct values of a list, sorted and joined by ', ' (null when there are none): what
--- string_agg(distinct x, ', ' order by x) gives, as `joined_distinct(list(x))`. DuckDB plans that
--- string_agg as an aggregate and a join of its own, per column; this is one list per group.
-create or replace macro joined_distinct(values) as
-    nullif(array_to_string(list_sort(list_distinct(values)), ', '), '');

@@ -3,6 +3,10 @@
 -- day after it, not cancelled). Our choice: the sidebar filters select patients by that latest
 -- visit (its location, practitioner, treatment, body area or concern), and the period does not
 -- apply: the list is about who to call as of the as-of date.
+-- Two branches give the same rows; DuckDB plans only the one $as_of and $export_date (load_meta's
+-- default_as_of, bound by queries.api) choose. At the export's date, the dashboard's default,
+-- at_export reads each patient's last visit from fct_last_visits, built at load. At any other date
+-- the CTEs from recent_sessions to computed work it out from the sessions and bookings.
 with
 
 -- Only the last $max_days days decide who is due: a patient whose latest session is inside the
@@ -13,6 +17,7 @@ recent_sessions as (
     select patient_id, session_date, treatment, body_area, location, practitioner, concern, patient_count_sessions
     from fct_sessions
     where session_date between $as_of - $max_days::integer and $as_of
+      and $as_of <> $export_date
 ),
 
 latest_sessions as (
@@ -25,6 +30,7 @@ known_bookings as (
     select patient_id, booked_at, appointment_date, is_cancelled, concern, channel
     from fct_bookings
     where booked_date <= $as_of
+      and $as_of <> $export_date
 ),
 
 booked_ahead as (
@@ -81,7 +87,31 @@ latest_booking as (
     group by b.patient_id
 ),
 
-final as (
+-- At the export's date: the last visits are ready; only the bounds, a booking ahead and the filters
+-- (any session of the last day, as below) are left to apply.
+at_export as (
+    select
+        patient_id,
+        last_session_date,
+        date_diff('day', last_session_date, $as_of) as days_since,
+        any_value(treatments) as treatments,
+        any_value(body_areas) as body_areas,
+        any_value(locations) as locations,
+        any_value(practitioners) as practitioners,
+        any_value(count_sessions_to_date) as count_sessions_to_date,
+        any_value(latest_concern) as concern,
+        any_value(latest_channel) as channel
+    from fct_last_visits
+    where $as_of = $export_date
+      and date_diff('day', last_session_date, $as_of) between $min_days and $max_days
+      and not has_booking_ahead
+    group by patient_id, last_session_date
+    having bool_or(matches(location, $locations) and matches(practitioner, $practitioners)
+                   and matches(treatment, $treatments) and matches(body_area, $body_areas)
+                   and matches(concern, $concerns))
+),
+
+computed as (
     select
         v.patient_id,
         v.last_session_date,
@@ -96,8 +126,14 @@ final as (
     from selected as v
     left join sessions_after as n using (patient_id)
     left join latest_booking as b using (patient_id)
+),
+
+final as (
+    select * from at_export
+    union all
+    select * from computed
     -- Longest since first: they are closest to leaving the six-month window.
-    order by days_since desc, v.patient_id
+    order by days_since desc, patient_id
 )
 
 select * from final
