@@ -92,7 +92,7 @@ PAGE_QUERIES: dict[str, list[tuple[str, str, dict]]] = {
         ("rebooking_by_cohort_month", VIEW, {}),
         ("rebooking_by_dimension", VIEW, {"dimension": "body_area"}),
         ("rebooking_curve", VIEW, {"dimension": "all", "groups": None}),
-        ("recall_list", VIEW, {"min_days": 42, "max_days": 180}),  # the settings' default bounds
+        ("recall_list", VIEW, {"min_days": 42, "max_days": 180, "max_rows": 1000}),  # default bounds; the rows shown
     ],
     "aftercare": [
         ("complaints_control", VIEW, {}),

@@ -179,13 +179,46 @@ def table_with_download(df, file_name: str, *, dimension_title: str | None = Non
     download(shown, file_name)
 
 
+def _offered(shown: pd.DataFrame) -> bool | None:
+    """Whether the table `shown` names patients; None, once the page says so, when the role may not download it."""
+    patient_level = bool(IDENTIFYING & set(map(str, shown.columns)))
+    if patient_level and not auth.sees_patients(auth.current_role()):
+        st.caption("This table names patients: no download for your role.")
+        return None
+    return patient_level
+
+
+def first_rows_with_download(first: pd.DataFrame, total: int, file_name: str, every_row: Callable[[], pd.DataFrame],
+                             *, height: int | str = "auto") -> None:
+    """table_with_download for a query that gave only its first rows (`first`, of `total`): those shown, and
+    every row as CSV, fetched by `every_row` when the button is clicked. That runs on Streamlit's download
+    thread, so it may not use st.* (nor source.query's cache): pass it a connection and bound values. The
+    file is logged when it is made, as the explorer's are."""
+    symbol = currency()
+    shown = labels.frame(first, None, symbol)
+    st.dataframe(shown, hide_index=True, width="stretch", height=height, column_config=_column_config(first, symbol) or None)
+    if total > len(shown):
+        st.caption(f"Showing the first {len(shown):,} of {total:,} rows; the CSV has them all.")
+    patient_level = _offered(shown)
+    if patient_level is None:
+        return
+    context = auth.audit_context()
+
+    def csv_file() -> bytes:
+        data = csv_bytes(labels.frame(every_row(), None, symbol))
+        auth.log_download(context, file_name, total, patient_level)
+        return data
+
+    st.download_button("Download CSV", csv_file, file_name=file_name, mime="text/csv", key=f"download_{file_name}",
+                       icon=":material/download:", on_click="ignore")
+
+
 def download(shown: pd.DataFrame, file_name: str, label: str = "Download CSV") -> None:
     """Every CSV download of the app: text that a spreadsheet would run as a formula gets a leading `'`.
     A click is written to the audit log (dashboard/audit.py). A table naming patients is not offered to a
     role that may not see them (marketing's pages have none; this is the backstop)."""
-    patient_level = bool(IDENTIFYING & set(map(str, shown.columns)))
-    if patient_level and not auth.sees_patients(auth.current_role()):
-        st.caption("This table names patients: no download for your role.")
+    patient_level = _offered(shown)
+    if patient_level is None:
         return
     st.download_button(label, csv_bytes(shown), file_name=file_name, mime="text/csv", key=f"download_{file_name}",
                        icon=":material/download:", on_click=auth.download_callback(file_name, len(shown), patient_level))

@@ -34,6 +34,7 @@ OPTIONAL = {
     "max_days": 180,
     "groups": None,  # rebooking_curve: the dimension's values to draw; None: all
     "lot": None,  # lot_sessions / lot_complaints: the lot traced
+    "max_rows": None,  # recall_list: only the first rows (a page's table); None: all
     # The Overview's queries count the distinct patients behind each figure for SPEC 2.14's small-cell rule.
     # False: the owner's view, which shows no such count; the patient columns come back null, and hashing
     # patient ids (most of those queries' time) is skipped.

@@ -141,6 +141,7 @@ class SheetSpec:
     comparison_columns: tuple[str, ...] = ()  # dropped when the view has no comparison period
     identifies_patients: bool = False
     small_cell_columns: tuple[str, ...] = ()  # the query's distinct-patient columns, for the small-cell rule only
+    page_columns: tuple[str, ...] = ()  # for the page only, left out of the sheet (recall_list's row count)
     # A sheet made from several queries, run by this instead of `query` (the marketing Overview, whose figures
     # are protected together); built once per workbook and shared by the sheets that name the same function.
     build: Callable[[Callable[..., pd.DataFrame], ExportView], pd.DataFrame] | None = None
@@ -194,7 +195,7 @@ PAGES: dict[str, PageExport] = {
         SheetSpec("Rebooking – recall list", "Patients to call back: latest session between the recall bounds, "
                   "nothing booked ahead. Holds patient identifiers.", "recall_list",
                   params=lambda view: {"min_days": view.recall_days[0], "max_days": view.recall_days[1]},
-                  identifies_patients=True),
+                  identifies_patients=True, page_columns=("count_patients_due",)),
     )),
     "aftercare": PageExport("Aftercare", (
         SheetSpec("Aftercare – control chart", "Complaints per 100 sessions per month of the session, with the "
@@ -405,7 +406,7 @@ def sheet_frame(con, spec: SheetSpec, view: ExportView, present: set[str], built
     dropped = [c for file, columns in spec.needs_columns.items() if file not in present for c in columns]
     if view.previous is None:
         dropped += spec.comparison_columns
-    dropped += spec.small_cell_columns
+    dropped += spec.small_cell_columns + spec.page_columns
     frame = frame.drop(columns=[c for c in dropped if c in frame.columns])
     first = [c for c in spec.first_columns if c in frame.columns]
     return frame[first + [c for c in frame.columns if c not in first]]

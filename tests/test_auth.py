@@ -476,15 +476,35 @@ def test_staff_downloads_are_logged_with_who_which_page_filters_and_rows(users_f
 
 
 def test_a_table_download_click_is_logged(users_file):
-    at = signed_in("owner", url_path="rebooking")
-    button = next(b for b in at.get("download_button") if b.key == "download_recall_list.csv")
-    shown = next(d.value for d in at.dataframe if "Patient" in d.value.columns and len(d.value) > 0)
+    at = signed_in("owner", url_path="overview")
+    button = next(b for b in at.get("download_button") if b.key == "download_top_treatments.csv")
+    shown = next(d.value for d in at.dataframe if "Treatment" in d.value.columns)
     button.click().run()
     assert not at.exception
     entry = audit_log()[-1]
+    assert (entry["event"], entry["user"], entry["page"], entry["file"]) == ("download", "olive", "overview",
+                                                                             "top_treatments.csv")
+    assert entry["rows"] == len(shown) and entry["patient_level"] is False
+
+
+def test_the_recall_list_csv_has_every_row_and_is_logged_when_made(users_file, downloads, monkeypatch):
+    """The page queries only the rows its table shows; the CSV fetches them all when clicked, and is logged then."""
+    from dashboard import ui
+    monkeypatch.setattr(ui, "MAX_ROWS_SHOWN", 5)
+    at = signed_in("owner", url_path="rebooking")
+    total = int(re.search(r"\*\*([\d,]+) patients\*\*", " ".join(m.value for m in at.markdown)).group(1).replace(",", ""))
+    shown = next(d.value for d in at.dataframe if "Patient" in d.value.columns)
+    assert len(shown) == 5 < total
+    assert f"Showing the first 5 of {total:,} rows; the CSV has them all." in [c.value for c in at.caption]
+    logged = len(audit_log())
+    data = downloads["recall_list.csv"]()
+    every_row = pd.read_csv(io.BytesIO(data))
+    assert len(every_row) == total and list(every_row.columns) == list(shown.columns)
+    assert list(every_row["Patient"][:5]) == list(shown["Patient"])
+    entry = audit_log()[logged]
     assert (entry["event"], entry["user"], entry["page"], entry["file"]) == ("download", "olive", "rebooking",
                                                                              "recall_list.csv")
-    assert entry["rows"] == len(shown) and entry["patient_level"] is True
+    assert entry["rows"] == total and entry["patient_level"] is True
 
 
 def test_the_owner_reads_the_audit_log_on_the_data_page(users_file):

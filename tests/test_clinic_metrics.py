@@ -482,6 +482,19 @@ def test_recall_at_the_export_date_is_the_list_worked_out(recall, filters, bound
     assert bool(len(worked_out)) == selects
 
 
+@pytest.mark.parametrize("max_rows", [None, 1, 3, 100])
+@pytest.mark.parametrize("at_export", [False, True], ids=["as of an earlier day", "as of the export's date"])
+def test_recall_first_rows_count_them_all(recall, max_rows, at_export):
+    """The page asks for the rows its table shows ($max_rows); count_patients_due is the whole list's length."""
+    as_of = default_as_of(recall) if at_export else AS_OF
+    every = run(recall, "recall_list", as_of=as_of, min_days=0)
+    first = run(recall, "recall_list", as_of=as_of, min_days=0, max_rows=max_rows)
+    assert len(every) > 3
+    columns = list(every.columns)
+    assert rows(first, *columns) == rows(every.head(len(every) if max_rows is None else max_rows), *columns)
+    assert set(first["count_patients_due"]) == {len(every)}
+
+
 def test_recall_at_the_export_date_reads_fct_last_visits(export):
     con = export(bookings=[booking("B1", "P1", "2025-05-01", booked_at="2025-04-01")],
                  sessions=[session("S1", "P1", "2025-05-01", booking_id="B1"), session("S2", "P2", "2025-06-30")])

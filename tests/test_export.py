@@ -128,11 +128,14 @@ def assert_sheet_is(sheet, frame: pd.DataFrame, dimension_title: str | None = No
 
 # Columns a query holds only for the small-cell rule (the distinct patients behind a count): not in the owner's sheet.
 SMALL_CELL_ONLY = {"sessions_over_time": ["count_patients_complained"], "sessions_by_dimension": ["count_patients"]}
+# Columns a query holds for its page only: the recall list's count of all its rows, beside the first ones shown.
+PAGE_ONLY = {"recall_list": ["count_patients_due"]}
 
 
 def run(con, name, filters=LAST_12_MONTHS, as_of=AS_OF, **extra):
     """The query's rows as the owner's sheet holds them."""
-    return run_query(con, name, filters, as_of=as_of, **extra).drop(columns=SMALL_CELL_ONLY.get(name, []))
+    return run_query(con, name, filters, as_of=as_of, **extra).drop(
+        columns=SMALL_CELL_ONLY.get(name, []) + PAGE_ONLY.get(name, []))
 
 
 # --- the sheets are the pages' tables ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import charts, definitions, export, filters, source, ui
 from queries import labels
+from queries.api import run_query
 from queries.kpis import KPI_BY_KEY
 
 view = filters.current_view()
@@ -86,11 +87,20 @@ st.caption("Patients whose latest session was in that range and who have nothing
 if low > high:
     st.warning("The lower bound is after the upper bound: no patient can be in between.", icon=":material/warning:")
 else:
-    recall = source.query("recall_list", view.filters, view.as_of, min_days=int(low), max_days=int(high))
-    st.markdown(f"**{len(recall):,} patients** to call back as of {view.as_of:%d %b %Y}.")
+    # The table's rows only (tens of thousands at a large practice): the CSV fetches them all when clicked.
+    bounds = {"min_days": int(low), "max_days": int(high)}
+    recall = source.query("recall_list", view.filters, view.as_of, **bounds, max_rows=ui.MAX_ROWS_SHOWN)
+    total = int(recall["count_patients_due"].iloc[0]) if len(recall) else 0
+    st.markdown(f"**{total:,} patients** to call back as of {view.as_of:%d %b %Y}.")
     if recall.empty:
         st.info("Nobody is due for a call back with these bounds and filters.", icon="🔎")
     else:
-        ui.table_with_download(recall, "recall_list.csv", height=420)
+        con, filters_, as_of = source.current().connection, view.filters, view.as_of
+
+        def every_row():
+            return run_query(con, "recall_list", filters_, as_of=as_of, **bounds).drop(columns="count_patients_due")
+
+        ui.first_rows_with_download(recall.drop(columns="count_patients_due"), total, "recall_list.csv", every_row,
+                                    height=420)
 
 export.export_button(view, "rebooking")

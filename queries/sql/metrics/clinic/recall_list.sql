@@ -129,11 +129,12 @@ computed as (
 ),
 
 final as (
-    select * from at_export
-    union all
-    select * from computed
+    select *, count(*) over () as count_patients_due
+    from (select * from at_export union all select * from computed)
     -- Longest since first: they are closest to leaving the six-month window.
     order by days_since desc, patient_id
+    -- $max_rows (the page: the rows a table shows) keeps the first ones; count_patients_due counts them all.
+    limit $max_rows
 )
 
 select * from final
