@@ -664,10 +664,11 @@ def load(
 # --memory-limit, PRACTICE_MEMORY_LIMIT (DuckDB's syntax: '2GB', '500MB') or
 # load(memory_limit=...). docs/scaling.md has the figures.
 MEMORY_LIMIT_ENV = "PRACTICE_MEMORY_LIMIT"
-# At 1M sessions the report from a CSV folder (an in-memory load) then peaks at 1.40 GiB, under
-# issue 8's 1.5 GB, and a build into a file at 1.04 GiB; 1500MB took the report to 1.63 GiB for
-# no speed we could measure beyond the noise (benchmarks/README.md).
-DEFAULT_MEMORY_LIMIT = "1200MB"
+# At 1M sessions the report from a CSV folder (an in-memory load) then peaks at 1,352-1,376 MiB, under
+# issue 8's 1.5 GB (1,430 MiB). 1200MB peaked at 1,377-1,409 MiB before fct_last_visits and at
+# 1,396-1,424 after it: too close. 1150MB took about 35 MiB off for about 3% more time; 1500MB took
+# the report to 1,654 MiB (benchmarks/README.md).
+DEFAULT_MEMORY_LIMIT = "1150MB"
 _process_spill: Path | None = None
 
 
