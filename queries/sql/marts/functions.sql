@@ -4,6 +4,13 @@
 -- Filters every page shares. `allowed` null means no filter; an empty list matches nothing.
 create or replace macro matches(value, allowed) as (allowed is null or list_contains(allowed, value));
 
+-- A session (a row with fct_sessions' location, practitioner, treatment, body_area and concern, passed
+-- whole) that every list filter lets through: recall_list selects a patient by any session of the last visit.
+create or replace macro session_selected(session, locations, practitioners, treatments, body_areas, concerns) as
+    matches(session.location, locations) and matches(session.practitioner, practitioners)
+    and matches(session.treatment, treatments) and matches(session.body_area, body_areas)
+    and matches(session.concern, concerns);
+
 -- The value a session is grouped by when a query takes `$dimension`; `session` is a row of
 -- fct_sessions (or of a table with the same columns) passed whole: `session_dimension($dimension, s)`.
 -- queries.api.DIMENSIONS allows each query only the names it documents. Missing reads '(not recorded)'.

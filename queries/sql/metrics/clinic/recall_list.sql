@@ -55,9 +55,7 @@ last_visit as (
         joined_distinct(list(s.body_area)) as body_areas,
         joined_distinct(list(s.location)) as locations,
         joined_distinct(list(s.practitioner)) as practitioners,
-        bool_or(matches(s.location, $locations) and matches(s.practitioner, $practitioners)
-                and matches(s.treatment, $treatments) and matches(s.body_area, $body_areas)
-                and matches(s.concern, $concerns)) as is_selected
+        bool_or(session_selected(s, $locations, $practitioners, $treatments, $body_areas, $concerns)) as is_selected
     from recent_sessions as s
     join due_patients as d on d.patient_id = s.patient_id and d.last_session_date = s.session_date
     group by s.patient_id
@@ -101,14 +99,12 @@ at_export as (
         any_value(count_sessions_to_date) as count_sessions_to_date,
         any_value(latest_concern) as concern,
         any_value(latest_channel) as channel
-    from fct_last_visits
+    from fct_last_visits as v
     where $as_of = $export_date
       and date_diff('day', last_session_date, $as_of) between $min_days and $max_days
       and not has_booking_ahead
     group by patient_id, last_session_date
-    having bool_or(matches(location, $locations) and matches(practitioner, $practitioners)
-                   and matches(treatment, $treatments) and matches(body_area, $body_areas)
-                   and matches(concern, $concerns))
+    having bool_or(session_selected(v, $locations, $practitioners, $treatments, $body_areas, $concerns))
 ),
 
 computed as (
