@@ -172,11 +172,15 @@ def table_with_download(df, file_name: str, *, dimension_title: str | None = Non
     """A readable table (its first MAX_ROWS_SHOWN rows) and, beside it, every row as CSV."""
     symbol = currency()
     shown = labels.frame(df, dimension_title, symbol)
-    st.dataframe(shown.head(MAX_ROWS_SHOWN), hide_index=True, width="stretch", height=height,
-                 column_config=_column_config(df, symbol) or None)
-    if len(shown) > MAX_ROWS_SHOWN:
-        st.caption(f"Showing the first {MAX_ROWS_SHOWN:,} of {len(shown):,} rows; the CSV has them all.")
+    _first_rows(shown.head(MAX_ROWS_SHOWN), len(shown), _column_config(df, symbol), height)
     download(shown, file_name)
+
+
+def _first_rows(shown: pd.DataFrame, total: int, config: dict, height: int | str) -> None:
+    """A table's rows as sent to the browser, and a caption when they are the first of more."""
+    st.dataframe(shown, hide_index=True, width="stretch", height=height, column_config=config or None)
+    if total > len(shown):
+        st.caption(f"Showing the first {len(shown):,} of {total:,} rows; the CSV has them all.")
 
 
 def _offered(shown: pd.DataFrame) -> bool | None:
@@ -196,9 +200,7 @@ def first_rows_with_download(first: pd.DataFrame, total: int, file_name: str, ev
     file is logged when it is made, as the explorer's are."""
     symbol = currency()
     shown = labels.frame(first, None, symbol)
-    st.dataframe(shown, hide_index=True, width="stretch", height=height, column_config=_column_config(first, symbol) or None)
-    if total > len(shown):
-        st.caption(f"Showing the first {len(shown):,} of {total:,} rows; the CSV has them all.")
+    _first_rows(shown, total, _column_config(first, symbol), height)
     patient_level = _offered(shown)
     if patient_level is None:
         return
