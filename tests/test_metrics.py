@@ -299,10 +299,34 @@ KPI_COLUMNS = ("count_sessions", "revenue", "average_price", "count_priced_sessi
                   session("S2", "P1", "2025-06-10", location="South", price="50")],
                  Filters(start=d("2025-06-01"), locations=("South",)), (1, 50.0, 50.0, 1, 1, 0),
                  id="a list filter: first session before the period, not new"),
+    pytest.param([session("S1", "P1", "2025-06-01", location="North", price="100"),
+                  session("S2", "P2", "2025-06-02", location="North", price="50"),
+                  session("S3", "P1", "2025-06-03", location="North", price="10"),
+                  session("S4", "P3", "2025-06-04", location="South", price="20")],
+                 Filters(locations=("North",)), (3, 160.0, 160 / 3, 3, 2, 2),
+                 id="a list filter: two new patients, their sessions interleaved"),
 ])
 def test_session_kpis(build_db, sessions, filters, expected):
     row = one_row(build_db(sessions=sessions), "session_kpis", filters)
     assert pick(row, *KPI_COLUMNS) == pytest.approx(expected, nan_ok=True)
+
+
+def test_patient_key_stands_for_one_patient(build_db):
+    """The queries count patients by patient_key, an integer per patient in fct_sessions that
+    fct_consumables copies from the session: one key per patient and one patient per key, whatever
+    the order of the file, and a line's key is its session's."""
+    con = build_db(
+        sessions=[session("S1", "P2", "2025-06-03"), session("S2", "P1", "2025-06-01"),
+                  session("S3", "P2", "2025-06-01"), session("S4", "P3", "2025-06-03"),
+                  session("S5", "P1", "2025-06-02")],
+        consumables=[consumable("S3"), consumable("S5"), consumable("S1"), consumable("S4")],
+    )
+    for table in ("fct_sessions", "fct_consumables"):
+        counts = con.execute(f"select count(distinct patient_id), count(distinct patient_key), "
+                             f"count(distinct (patient_id, patient_key)) from {table}").fetchone()
+        assert counts == (3, 3, 3), table
+    assert con.execute("select count(*) from fct_consumables c join fct_sessions s using (session_id) "
+                       "where c.patient_key is distinct from s.patient_key").fetchone() == (0,)
 
 
 @pytest.mark.parametrize("dimension, filters, expected", [

@@ -7,7 +7,7 @@ consumables as not materialized (select * from stg_consumables),
 sessions as (
     select
         session_id, session_date, session_month, location, practitioner,
-        treatment, body_area, concern, is_micro_needling, patient_id
+        treatment, body_area, concern, is_micro_needling, patient_id, patient_key
     from fct_sessions
 ),
 
@@ -53,6 +53,7 @@ final as (
         s.concern,
         s.is_micro_needling,
         s.patient_id,
+        s.patient_key,  -- the session's (fct_sessions): for counting patients
         coalesce(ri.first_line = c.source_line, true) as is_first_of_item_in_session,
         c.lot is not null and coalesce(rl.first_line = c.source_line, true) as is_first_of_lot_in_session,
         coalesce(rc.first_line = c.source_line, true) as is_first_of_category_unit_in_session

@@ -45,6 +45,11 @@ dated as (
         min(performed_at::date) over (partition by patient_id) as patient_first_session_date,
         -- Every session of the patient in the export, whatever its date (recall_list subtracts those after as_of).
         count(*) over (partition by patient_id) as patient_count_sessions,
+        -- An integer standing for patient_id (the patient's first line in sessions.csv), for counting
+        -- patients: a distinct count over it reads and hashes integers instead of decompressing and
+        -- hashing the ids, 1.5-2x faster at 1M sessions. Only fct_sessions and the copy fct_consumables
+        -- takes from its session have it: join tables by patient_id.
+        min(source_line) over (partition by patient_id) as patient_key,
         -- One session per patient, the first (ties by session_id): a period's new patients are counted
         -- as these flags when no list filter is set, without hashing patient ids (session_kpis).
         arg_min(session_id, (performed_at, session_id)) over (partition by patient_id) = session_id

@@ -20,12 +20,12 @@ complaints as not materialized (
 -- count(distinct) per column. The session's patient, not the complaint's own patient_id.
 per_patient as (
     select
-        s.patient_id,
+        s.patient_key,
         coalesce(sum(c.count_complaints), 0) as count_complaints
     from sessions as s
     left join session_complaints($as_of) as c using (session_id)
     where $patients
-    group by s.patient_id
+    group by s.patient_key
 ),
 
 counts as (

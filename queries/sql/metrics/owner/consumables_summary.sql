@@ -14,7 +14,7 @@ sessions as (
 -- without hashing patient ids, and the patient counts come back null.
 per_patient as (
     select
-        if($patients, patient_id, null) as patient_id,
+        if($patients, patient_key, null) as patient_key,
         count(*) as count_sessions,
         sum(consumable_cost) as cost_total,
         sum(count_uncosted_lines) as count_uncosted_lines,
@@ -34,11 +34,11 @@ final as (
         coalesce(sum(count_micro_needling_sessions), 0)::bigint as count_micro_needling_sessions,
         coalesce(sum(count_with_needle_tip), 0)::bigint as count_with_needle_tip,
         coalesce(sum(count_without_needle_tip), 0)::bigint as count_without_needle_tip,
-        if($patients, count(patient_id), null) as count_patients,
-        if($patients, count(patient_id) filter (where count_uncosted_lines > 0), null) as count_patients_uncosted,
-        if($patients, count(patient_id) filter (where count_micro_needling_sessions > 0), null) as count_patients_micro_needling,
-        if($patients, count(patient_id) filter (where count_with_needle_tip > 0), null) as count_patients_with_needle_tip,
-        if($patients, count(patient_id) filter (where count_without_needle_tip > 0), null) as count_patients_without_needle_tip,
+        if($patients, count(patient_key), null) as count_patients,
+        if($patients, count(patient_key) filter (where count_uncosted_lines > 0), null) as count_patients_uncosted,
+        if($patients, count(patient_key) filter (where count_micro_needling_sessions > 0), null) as count_patients_micro_needling,
+        if($patients, count(patient_key) filter (where count_with_needle_tip > 0), null) as count_patients_with_needle_tip,
+        if($patients, count(patient_key) filter (where count_without_needle_tip > 0), null) as count_patients_without_needle_tip,
         sum(count_with_needle_tip) / nullif(sum(count_micro_needling_sessions), 0) as tip_compliance
     from per_patient
 )

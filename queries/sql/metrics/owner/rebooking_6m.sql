@@ -12,7 +12,7 @@ sessions as (
 -- without hashing patient ids, and the patient counts come back null.
 classified as (
     select
-        if($patients, patient_id, null) as patient_id,
+        if($patients, patient_key, null) as patient_key,
         rebook_window_ends_on > $as_of as is_pending,
         is_rebooked
     from sessions
@@ -22,13 +22,13 @@ classified as (
 -- (a hash table of patient ids each), several times faster at a million sessions.
 per_patient as (
     select
-        patient_id,
+        patient_key,
         count(*) filter (where not is_pending) as count_eligible,
         count(*) filter (where not is_pending and is_rebooked) as count_rebooked,
         count(*) filter (where is_pending) as count_pending,
         count(*) filter (where not is_pending and not is_rebooked) as count_not_rebooked
     from classified
-    group by patient_id
+    group by patient_key
 ),
 
 counts as (
@@ -37,10 +37,10 @@ counts as (
         coalesce(sum(count_rebooked), 0)::bigint as count_rebooked,
         coalesce(sum(count_pending), 0)::bigint as count_pending,
         coalesce(sum(count_not_rebooked), 0)::bigint as count_not_rebooked,
-        if($patients, count(patient_id) filter (where count_eligible > 0), null) as count_patients_eligible,
-        if($patients, count(patient_id) filter (where count_rebooked > 0), null) as count_patients_rebooked,
-        if($patients, count(patient_id) filter (where count_not_rebooked > 0), null) as count_patients_not_rebooked,
-        if($patients, count(patient_id) filter (where count_pending > 0), null) as count_patients_pending
+        if($patients, count(patient_key) filter (where count_eligible > 0), null) as count_patients_eligible,
+        if($patients, count(patient_key) filter (where count_rebooked > 0), null) as count_patients_rebooked,
+        if($patients, count(patient_key) filter (where count_not_rebooked > 0), null) as count_patients_not_rebooked,
+        if($patients, count(patient_key) filter (where count_pending > 0), null) as count_patients_pending
     from per_patient
 ),
 

@@ -7,12 +7,13 @@ sessions as not materialized (
 ),
 
 -- Per patient first, then over patients: one aggregate instead of a count(distinct) per column
--- (a hash table of patient ids each), several times faster at a million sessions. With $patients
+-- (a hash table of patient ids each), several times faster at a million sessions. Patients are
+-- fct_sessions.patient_key, an integer per patient, here and below. With $patients
 -- false (no small-cell rule to apply) every session falls in one group: the same totals, no patient
 -- ids hashed, and count_patients comes back null.
 per_patient as (
     select
-        if($patients, patient_id, null) as patient_id,
+        if($patients, patient_key, null) as patient_key,
         count(*) as count_sessions,
         sum(price) as revenue,
         count(price) as count_priced_sessions
@@ -22,7 +23,7 @@ per_patient as (
 
 -- New patients are counted whatever $patients says: a card shows them. With no list filter they are the
 -- period's first sessions ever (one per patient: fct_sessions), counted without hashing patient ids. With
--- one, a patient can be in the list through a later session only, so patients are counted by id. DuckDB
+-- one, a patient can be in the list through a later session only, so patients are counted by key. DuckDB
 -- plans only the branch the parameters choose.
 new_patients as (
     select count(*) filter (where is_first_session_of_patient) as count_new_patients
@@ -30,7 +31,7 @@ new_patients as (
     where $locations is null and $practitioners is null and $treatments is null
       and $body_areas is null and $concerns is null
     union all
-    select count(distinct patient_id)
+    select count(distinct patient_key)
     from sessions
     where patient_first_session_date between $start and $end
       and not ($locations is null and $practitioners is null and $treatments is null
@@ -43,7 +44,7 @@ final as (
         coalesce(sum(revenue), 0) as revenue,
         sum(revenue) / nullif(sum(count_priced_sessions), 0) as average_price,
         coalesce(sum(count_priced_sessions), 0)::bigint as count_priced_sessions,
-        if($patients, count(patient_id), null) as count_patients,
+        if($patients, count(patient_key), null) as count_patients,
         (select sum(count_new_patients) from new_patients)::bigint as count_new_patients
     from per_patient
 )

@@ -8,7 +8,7 @@ sessions as (
 ),
 
 labelled as (
-    select session_dimension($dimension, s) as dimension_value, patient_id, price
+    select session_dimension($dimension, s) as dimension_value, patient_key, price
     from sessions as s
 ),
 
@@ -18,7 +18,7 @@ labelled as (
 per_patient as (
     select
         dimension_value,
-        if($patients, patient_id, null) as patient_id,
+        if($patients, patient_key, null) as patient_key,
         count(*) as count_sessions,
         sum(price) as revenue
     from labelled
@@ -30,7 +30,7 @@ final as (
         dimension_value,
         sum(count_sessions)::bigint as count_sessions,
         coalesce(sum(revenue), 0) as revenue,
-        if($patients, count(patient_id), null) as count_patients
+        if($patients, count(patient_key), null) as count_patients
     from per_patient
     group by dimension_value
     order by count_sessions desc, dimension_value

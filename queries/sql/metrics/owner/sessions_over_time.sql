@@ -35,12 +35,12 @@ complaints_per_period as (
 per_patient as (
     select
         s.period_start,
-        s.patient_id,
+        s.patient_key,
         coalesce(sum(c.count_complaints), 0) as count_complaints
     from sessions as s
     left join session_complaints($as_of) as c using (session_id)
     where $patients
-    group by s.period_start, s.patient_id
+    group by s.period_start, s.patient_key
 ),
 
 patients_per_period as (
