@@ -329,6 +329,15 @@ def test_patient_key_stands_for_one_patient(build_db):
                        "where c.patient_key is distinct from s.patient_key").fetchone() == (0,)
 
 
+def test_fct_sessions_is_stored_by_day(build_db):
+    """Whatever the file's order, fct_sessions is stored by day (then session_id), so that a period's
+    queries skip the row groups of other days."""
+    con = build_db(sessions=[session("S3", "P1", "2025-06-03"), session("S1", "P2", "2025-06-05"),
+                             session("S2", "P1", "2025-05-01"), session("S0", "P3", "2025-06-03")])
+    stored = con.execute("select session_id from fct_sessions order by rowid").fetchall()
+    assert [s for (s,) in stored] == ["S2", "S0", "S3", "S1"]
+
+
 @pytest.mark.parametrize("dimension, filters, expected", [
     pytest.param("treatment", Filters(), {"Micro-needling": (3, 300.0), "Chemical peel": (1, 150.0)}, id="treatment"),
     pytest.param("location", Filters(), {"North": (2, 300.0), "South": (2, 150.0)}, id="location"),

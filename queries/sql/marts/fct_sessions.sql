@@ -57,6 +57,18 @@ dated as (
     from sessions
 ),
 
+-- Apart from the other columns: the ASOF join sorts what it carries, and three columns sort faster
+-- than thirty (fct_sessions built about a fifth faster at 1M sessions).
+next_appointments as (
+    select d.session_id, n.appointment_date
+    from (select session_id, patient_id, session_date from dated) as d
+    -- The first live appointment strictly after the session's day: a second area
+    -- treated the same day is the same visit, not a rebooking.
+    asof join live_appointments as n
+        on n.patient_id = d.patient_id
+        and n.appointment_date > d.session_date
+),
+
 final as (
     select
         d.*,
@@ -71,13 +83,13 @@ final as (
         n.appointment_date as next_appointment_date,
         coalesce(n.appointment_date <= d.rebook_window_ends_on, false) as is_rebooked
     from dated as d
-    -- The first live appointment strictly after the session's day: a second area
-    -- treated the same day is the same visit, not a rebooking.
-    asof left join live_appointments as n
-        on n.patient_id = d.patient_id
-        and n.appointment_date > d.session_date
+    left join next_appointments as n using (session_id)
     left join bookings as b using (booking_id)
     left join consumable_use as c using (session_id)
 )
 
-select * from final
+-- By day: a period's queries then read only the row groups of its days (DuckDB's min/max per row
+-- group); the joins above leave the rows in no useful order. At 1M sessions a 12-month Overview
+-- read a third of the table instead of all of it, about a fifth faster; the sort costs about what
+-- the narrower ASOF join saves.
+select * from final order by session_date, session_id
