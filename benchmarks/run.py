@@ -64,19 +64,20 @@ RSS_HELD = ("load", "queries", "apptest", "report")
 # --- what each page runs -------------------------------------------------------------------------------------------
 # From dashboard/views/*.py (and app.py / dashboard/filters.py for the sidebar) on their default widgets: a page's
 # queries are source.query(name, view.filters, view.as_of, **params). tests/test_benchmark.py checks this table
-# against what the pages run in AppTest. Filters: VIEW the sidebar's (period and lists), PREVIOUS the comparison
-# period's (the Overview's KPIs), NONE neither filters nor as_of. "@name" values are set from the view (the
-# comparison period, the grain the period calls for) or from an earlier query (the lot the Consumables page opens
-# on: lot_trace's first). "explore.*" are the Explore page's queries.explore calls on its default table.
-VIEW, PREVIOUS, NONE = "view", "previous", "none"
-KPI_QUERIES = ("session_kpis", "rebooking_6m", "booking_rates", "complaint_rate", "consumables_summary")
+# against what the pages run in AppTest. Filters: VIEW the sidebar's (period and lists), NONE neither filters nor
+# as_of. "@name" values are set from the view (the comparison period, the grain the period calls for) or from an
+# earlier query (the lot the Consumables page opens on: lot_trace's first). "explore.*" are the Explore page's
+# queries.explore calls on its default table.
+VIEW, NONE = "view", "none"
+KPI_QUERIES = ("session_kpis", "rebooking_6m", "booking_rates", "complaint_rate", "consumables_summary")  # queries.kpis's
 PAGE_QUERIES: dict[str, list[tuple[str, str, dict]]] = {
     # app.py and the sidebar, before every page; cached per data version whatever the filters.
     "sidebar": [("load_summary", NONE, {}), ("load_meta", NONE, {}), ("filter_options", NONE, {})],
     # The owner's Overview (the default role) asks for no patient counts; marketing's does (queries/overview.py).
+    # Each KPI query gives the period's row and the comparison period's in one call (queries/kpis.py).
     "overview": [
-        *[(name, VIEW, {"patients": False}) for name in KPI_QUERIES],
-        *[(name, PREVIOUS, {"patients": False}) for name in KPI_QUERIES],
+        *[(name, VIEW, {"patients": False, "previous_start": "@previous_start", "previous_end": "@previous_end"})
+          for name in KPI_QUERIES],
         ("sessions_over_time", VIEW, {"grain": "@grain", "patients": False}),
         ("sessions_by_dimension", VIEW, {"dimension": "treatment", "patients": False}),
         ("sessions_by_dimension", VIEW, {"dimension": "location", "patients": False}),
@@ -320,8 +321,6 @@ def call_arguments(which: str, params: dict, filters, as_of: date, context: dict
     `filters` as of `as_of`; `context` holds the "@" values (previous_start and previous_end among them)."""
     if which == NONE:
         return None, None, resolve(params, context)
-    if which == PREVIOUS:
-        filters = filters.with_period(context["previous_start"], context["previous_end"])
     return filters, as_of, resolve(params, context)
 
 

@@ -28,7 +28,9 @@ GRAINS = ("week", "month")  # the time buckets a series may use
 # Parameters some queries take, and their values when the caller gives none.
 OPTIONAL = {
     "grain": "month",
-    "previous_start": None,  # the comparison period (sessions_by_body_area); None: no comparison
+    # The comparison period: sessions_by_body_area's columns, and a 'previous' row from the Overview's KPI
+    # queries (queries/kpis.py, which ask for both periods in one call); None: no comparison.
+    "previous_start": None,
     "previous_end": None,
     "min_days": 42,  # recall bounds (SPEC 2.8)
     "max_days": 180,

@@ -38,7 +38,7 @@ import xlsxwriter
 
 from queries import labels, overview, privacy
 from queries.api import EARLIEST, Filters, run_query
-from queries.kpis import KPIS, kpi_values, previous_period
+from queries.kpis import KPIS, owner_kpis, previous_period
 from queries.load import file_counts
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -478,8 +478,8 @@ def _summary(workbook, formats: _Formats, con, view: ExportView, audience: str, 
     else:
         def run(name, filters, as_of, **parameters):
             return run_query(con, name, filters, as_of=as_of, **parameters)
-        current = kpi_values(run, view.filters, view.as_of)
-        previous = kpi_values(run, view.filters.with_period(*view.previous), view.as_of) if view.previous else None
+        kpis = owner_kpis(run, view.filters, view.as_of, view.previous)
+        current, previous = kpis["current"], kpis["previous"]
         for kpi in KPIS:
             if kpi.needs and kpi.needs not in present:
                 rows.append((kpi.label, None, None, f"{kpi.help} (No {kpi.needs}.csv in this export.)", kpi.unit))

@@ -75,14 +75,14 @@ def _value(x):
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
-def kpi_values(run: Runner, filters: Filters, as_of: date) -> dict:
-    """Every KPI value (None where a rate has nothing to divide by), plus the counts behind them."""
-    def row(name: str) -> dict:
-        # No patient counts: no card shows one (marketing's Overview counts them: queries/overview.py).
-        return run(name, filters, as_of, patients=False).iloc[0].to_dict()
+# The queries behind the cards. Each gives a row per period ('current', and 'previous' when asked).
+KPI_QUERIES = ("session_kpis", "rebooking_6m", "booking_rates", "complaint_rate", "consumables_summary")
 
-    sessions, rebooking = row("session_kpis"), row("rebooking_6m")
-    bookings, complaints, consumables = row("booking_rates"), row("complaint_rate"), row("consumables_summary")
+
+def _values(rows: dict[str, dict]) -> dict:
+    """The cards' values from one period's row of each KPI query."""
+    sessions, rebooking = rows["session_kpis"], rows["rebooking_6m"]
+    bookings, complaints, consumables = rows["booking_rates"], rows["complaint_rate"], rows["consumables_summary"]
     values = {
         "count_sessions": sessions["count_sessions"],
         "revenue": sessions["revenue"],
@@ -109,12 +109,24 @@ def kpi_values(run: Runner, filters: Filters, as_of: date) -> dict:
     return {k: _value(v) for k, v in values.items()} | details
 
 
+def _kpis_by_period(run: Runner, filters: Filters, as_of: date, previous: tuple[date, date] | None) -> dict:
+    """{"current": values, "previous": values or None}: each query run once for both periods."""
+    both = {} if previous is None else {"previous_start": previous[0], "previous_end": previous[1]}
+    # No patient counts: no card shows one (marketing's Overview counts them: queries/overview.py).
+    frames = {name: run(name, filters, as_of, patients=False, **both).set_index("period") for name in KPI_QUERIES}
+    by_period = {period: _values({name: frame.loc[period].to_dict() for name, frame in frames.items()})
+                 for period in ("current", "previous") if period in frames["session_kpis"].index}
+    return {"current": by_period["current"], "previous": by_period.get("previous")}
+
+
+def kpi_values(run: Runner, filters: Filters, as_of: date) -> dict:
+    """Every KPI value (None where a rate has nothing to divide by), plus the counts behind them."""
+    return _kpis_by_period(run, filters, as_of, None)["current"]
+
+
 def owner_kpis(run: Runner, filters: Filters, as_of: date, previous: tuple[date, date] | None) -> dict:
     """{"current": values, "previous": values for the `previous` period, or None}."""
-    current = kpi_values(run, filters, as_of)
-    if previous is None:
-        return {"current": current, "previous": None}
-    return {"current": current, "previous": kpi_values(run, filters.with_period(*previous), as_of)}
+    return _kpis_by_period(run, filters, as_of, previous)
 
 
 @dataclass(frozen=True)

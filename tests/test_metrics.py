@@ -311,6 +311,34 @@ def test_session_kpis(build_db, sessions, filters, expected):
     assert pick(row, *KPI_COLUMNS) == pytest.approx(expected, nan_ok=True)
 
 
+
+@pytest.mark.parametrize("name", ["session_kpis", "rebooking_6m", "booking_rates", "complaint_rate",
+                                  "consumables_summary"])
+@pytest.mark.parametrize("patients", [True, False], ids=["patients", "no patients"])
+@pytest.mark.parametrize("filters, previous", [
+    pytest.param(Filters(start=d("2025-06-01"), end=d("2025-06-30")), (d("2025-05-01"), d("2025-05-31")),
+                 id="June against May"),
+    pytest.param(Filters(start=d("2025-06-01"), end=d("2025-06-30"), locations=("South",)),
+                 (d("2025-05-01"), d("2025-05-31")), id="a list filter"),
+    pytest.param(Filters(start=d("2025-05-01"), end=d("2025-06-30")), (d("2025-01-01"), d("2025-04-30")),
+                 id="nothing in the previous period"),
+    pytest.param(Filters(start=d("2025-05-15"), end=d("2025-06-30")), (d("2025-05-01"), d("2025-05-31")),
+                 id="periods that overlap"),
+    pytest.param(Filters(start=d("2025-05-01"), end=d("2025-06-30"), treatments=()),
+                 (d("2025-03-01"), d("2025-04-30")), id="nothing selected"),
+])
+def test_a_kpi_query_gives_the_comparison_period_in_the_same_call(clinic, name, patients, filters, previous):
+    """The Overview asks each KPI query for both periods at once ($previous_start, $previous_end): a row
+    each, the period's first, each what the query gives for that period alone."""
+    both = run(clinic, name, filters, patients=patients, previous_start=previous[0], previous_end=previous[1])
+    alone = run(clinic, name, filters, patients=patients)
+    before = run(clinic, name, filters.with_period(*previous), patients=patients)
+    assert list(both["period"]) == ["current", "previous"]
+    assert list(alone["period"]) == list(before["period"]) == ["current"]
+    pd.testing.assert_frame_equal(both.iloc[[0]].reset_index(drop=True), alone, check_dtype=False)
+    pd.testing.assert_frame_equal(both.iloc[[1]].drop(columns="period").reset_index(drop=True),
+                                  before.drop(columns="period"), check_dtype=False)
+
 def test_patient_key_stands_for_one_patient(build_db):
     """The queries count patients by patient_key, an integer per patient in fct_sessions that
     fct_consumables copies from the session: one key per patient and one patient per key, whatever

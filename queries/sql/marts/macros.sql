@@ -68,3 +68,39 @@ create or replace macro session_complaints(as_of) as table
     where has_session
       and reported_date <= as_of
     group by session_id;
+
+-- The Overview's cards compare the period with the one before it. Its KPI queries take both at once
+-- ($previous_start / $previous_end, null: the period alone) and give a row for each, labelled by
+-- `period`: one query instead of two saves DuckDB's planning (about 4 ms a query) and a pass over
+-- the parameters. Each period is selected exactly as the *_in_period macro selects it alone.
+create or replace macro overview_periods(start_date, end_date, previous_start, previous_end) as table
+    select 'current' as period, start_date::date as period_start, end_date::date as period_end
+    union all
+    select 'previous', previous_start::date, previous_end::date where previous_start is not null;
+
+create or replace macro sessions_in_periods(start_date, end_date, previous_start, previous_end, as_of,
+                                            locations, practitioners, treatments, body_areas, concerns) as table
+    select 'current' as period, *
+    from sessions_in_period(start_date, end_date, as_of, locations, practitioners, treatments, body_areas, concerns)
+    union all
+    select 'previous' as period, *
+    from sessions_in_period(previous_start, previous_end, as_of, locations, practitioners, treatments, body_areas, concerns)
+    where previous_start is not null;
+
+create or replace macro bookings_appointed_in_periods(start_date, end_date, previous_start, previous_end, as_of,
+                                                      locations, practitioners, treatments, concerns) as table
+    select 'current' as period, *
+    from bookings_appointed_in_period(start_date, end_date, as_of, locations, practitioners, treatments, concerns)
+    union all
+    select 'previous' as period, *
+    from bookings_appointed_in_period(previous_start, previous_end, as_of, locations, practitioners, treatments, concerns)
+    where previous_start is not null;
+
+create or replace macro complaints_in_periods(start_date, end_date, previous_start, previous_end, as_of,
+                                              locations, practitioners, treatments, body_areas, concerns) as table
+    select 'current' as period, *
+    from complaints_in_period(start_date, end_date, as_of, locations, practitioners, treatments, body_areas, concerns)
+    union all
+    select 'previous' as period, *
+    from complaints_in_period(previous_start, previous_end, as_of, locations, practitioners, treatments, body_areas, concerns)
+    where previous_start is not null;
