@@ -10,14 +10,18 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import streamlit as st
+from conftest import SAMPLE_DATA
 from pages import APP, fresh_caches, sample_fixture  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
+from benchmarks import compare
 from benchmarks import run as bench
 from queries import explore
 from queries.api import Filters, default_as_of, run_query
 from queries.kpis import previous_period
+from queries.load import load
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSIONS = 20_000
@@ -135,3 +139,29 @@ def test_page_queries_are_what_each_page_runs_on_its_defaults(monkeypatch, sampl
                 spec = explore.entity(call[3]["entity"])
                 assert (call[4].filters, call[4].shown, call[4].sort_column, call[4].is_descending) == \
                     ((), spec.default_columns, spec.default_sort, spec.default_descending)
+
+
+def test_compare_runs_each_tree_in_turn_and_gives_every_page(tmp_path, capsys):
+    """benchmarks.compare (the interleaved A/B of two code trees) on this tree twice, on the sample data."""
+    db = tmp_path / "sample.duckdb"
+    load(SAMPLE_DATA, db).connection.close()
+    out = tmp_path / "compare.json"
+    pair = f"{ROOT}:{db}"
+    assert compare.main([pair, pair, "--rounds", "2", "--runs", "1", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert len(result["rounds"]) == 2 and all(len(r) == 2 for r in result["rounds"])
+    assert set(result["medians"]) == {"default", "narrow"}
+    for view, pages in result["medians"].items():
+        assert set(pages) == set(bench.PAGE_QUERIES), view
+        assert all(len(times) == 2 and all(t > 0 for t in times) for times in pages.values())
+    printed = capsys.readouterr().out
+    assert "tree 2/1" in printed and "overview" in printed
+
+
+def test_compare_refuses_what_it_cannot_run(tmp_path):
+    with pytest.raises(SystemExit):
+        compare.main([f"{tmp_path}:{tmp_path / 'x.duckdb'}"])  # no benchmarks/run.py there
+    with pytest.raises(SystemExit):
+        compare.main([f"{ROOT}:{tmp_path / 'missing.duckdb'}"])
+    with pytest.raises(SystemExit):
+        compare.main(["no-colon"])
