@@ -24,10 +24,10 @@ import pandas as pd
 
 from queries import privacy
 from queries.api import Filters
+from queries.kpis import KPI_QUERIES
 
 Runner = Callable[..., pd.DataFrame]
 RULE = "overview"
-KPI_QUERIES = ("session_kpis", "rebooking_6m", "booking_rates", "complaint_rate", "consumables_summary")
 DIMENSIONS = privacy.RULES[RULE]["dimensions"]
 TOP = ("treatment", "location")  # the tables of the top 5, by sessions_by_dimension's $dimension
 
