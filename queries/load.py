@@ -292,14 +292,17 @@ def _quote(identifier: str) -> str:
     return f'"{identifier}"'
 
 
-def _load_raw(con, source: SourceFile, report: Callable[[int], None]) -> None:
+_RAW_CHUNK_TYPES = {"_line": pa.int64(), "_is_blank": pa.bool_()}
+
+
+def _load_raw_csv(con, source: SourceFile, report: Callable[[int], None]) -> None:
+    """The raw layer `raw_<entity>`, read with the csv module: a temporary table of `_line`, `_is_blank`
+    (always false: blank records are skipped here), `_parse_error`, then _raw_columns."""
     # Temporary: staging reads the raw layer once, and the database file keeps only what pages read.
     columns = _raw_columns(source)
     table = f"raw_{source.entity.name}"
-    if source.path is not None and _load_raw_fast(con, source, table, columns, report):
-        return
     column_sql = ", ".join(f"{_quote(c)} varchar" for c in columns)
-    con.execute(f"create temp table {table} (_line bigint, _parse_error varchar, {column_sql})")
+    con.execute(f"create temp table {table} (_line bigint, _is_blank boolean, _parse_error varchar, {column_sql})")
     if source.path is None:
         return
     width = len(source.columns)
@@ -307,7 +310,7 @@ def _load_raw(con, source: SourceFile, report: Callable[[int], None]) -> None:
     file_name = source.path.name
 
     def flush(batch: list[tuple[int, list[str]]]) -> None:
-        data = {"_line": [], "_parse_error": []}
+        data = {"_line": [], "_is_blank": [False] * len(batch), "_parse_error": []}
         for line, fields in batch:
             data["_line"].append(line)
             # Trailing empty cells beyond the header are a common export quirk, not data.
@@ -318,7 +321,7 @@ def _load_raw(con, source: SourceFile, report: Callable[[int], None]) -> None:
         for name in columns:
             i = position.get(name)
             data[name] = [None] * len(batch) if i is None else [f[i] if i < len(f) else None for _, f in batch]
-        chunk = pa.table({k: pa.array(v, type=pa.int64() if k == "_line" else pa.string()) for k, v in data.items()})
+        chunk = pa.table({k: pa.array(v, type=_RAW_CHUNK_TYPES.get(k, pa.string())) for k, v in data.items()})
         con.register("raw_chunk", chunk)
         con.execute(f"insert into {table} select * from raw_chunk")
         con.unregister("raw_chunk")
@@ -356,6 +359,14 @@ def _load_raw(con, source: SourceFile, report: Callable[[int], None]) -> None:
 # One difference is left: spaces after a closing quote (`"a" ,`) are kept by the
 # csv module and dropped by DuckDB. Staging trims every value, so no loaded,
 # rejected or warned row can differ; only the raw layer shows it.
+#
+# The read is not kept: staging reads DuckDB's records as they are parsed and
+# writes its table in the file's order, one row per record, header and blank
+# lines included, so that the table's rowid + 1 is the physical line (see
+# _number_lines). Materialising the raw layer first, for no other use, cost a
+# 1M-session load about 1 s and 3.5 CPU-s (18.3-18.6 s against 17.4 s, runs
+# interleaved) and 50 MiB of its peak. With keep_layers the raw layer is kept
+# to look at: a temporary table of the records and a view over it.
 
 FAST_SCAN_BYTES = 16 << 20
 FAST_EXTRA_FIELDS = 16  # trailing cells beyond the header DuckDB makes room for; more falls back
@@ -398,40 +409,31 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _load_raw_fast(con, source: SourceFile, table: str, columns: list[str], report: Callable[[int], None]) -> bool:
-    """Read `source` with DuckDB when it reads exactly as the csv module would; False when it cannot.
-
-    The records go to `<table>_records` in file order (preserve_insertion_order), so that
-    rowid + 1 is the physical line; `table` is a view giving them the csv path's columns.
-    """
+def _fast_records(source: SourceFile) -> tuple[str, list, int] | None:
+    """DuckDB's read of `source` as text slots f1, f2, ... (a SELECT and its parameters), and the file's
+    physical line count; None when the file cannot take the fast path."""
     if source.encoding != "utf-8-sig" or not source.columns:
-        return False
-    if not con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0]:
-        return False  # rowid would not follow the file's order
+        return None
     line_count = _fast_scan(source.path)
     if line_count is None:
-        return False
+        return None
+    slots = ", ".join(f"'f{i}': 'varchar'" for i in range(1, len(source.columns) + FAST_EXTRA_FIELDS + 1))
+    select = (f"select * from read_csv(?, header=false, columns={{{slots}}}, delim=',', quote='\"', escape='\"', "
+              "nullstr=?, null_padding=true, strict_mode=true, auto_detect=false, max_line_size=?)")
+    # A line over the csv module's field limit goes to it, so a huge field is refused the same way
+    # whether it is quoted or not (a line that long with no field over it, the csv path reads).
+    return select, [str(source.path), _FAST_NULL, CSV_FIELD_LIMIT], line_count
+
+
+def _fast_raw_select(source: SourceFile, records: str, *, numbered: bool) -> str:
+    """The raw layer over DuckDB's records (`records`: a table, or a subquery), in the csv path's columns.
+
+    numbered: `records` is a table whose rowid + 1 is the physical line; the header and blank
+    records are left out, as the csv path leaves them. Otherwise `_line` is null and every record
+    is kept, flagged `_is_blank`, so that staging writes one row per physical line.
+    """
     width = len(source.columns)
     slots = [f"f{i}" for i in range(1, width + FAST_EXTRA_FIELDS + 1)]
-    records = f"{table}_records"
-    slot_types = ", ".join(f"'{s}': 'varchar'" for s in slots)
-    try:
-        con.execute(
-            f"create temp table {records} as select * from read_csv(?, header=false, "
-            f"columns={{{slot_types}}}, delim=',', quote='\"', escape='\"', "
-            f"nullstr=?, null_padding=true, strict_mode=true, auto_detect=false, max_line_size=?)",
-            # A line over the csv module's field limit goes to it, so a huge field is refused the same way
-            # whether it is quoted or not (a line that long with no field over it, the csv path reads).
-            [str(source.path), _FAST_NULL, CSV_FIELD_LIMIT],
-        )
-    except duckdb.InterruptException:
-        raise
-    except duckdb.Error:  # whatever DuckDB's reader refuses, the csv module may read
-        con.execute(f"drop table if exists {records}")
-        return False
-    if con.execute(f"select count(*) from {records}").fetchone()[0] != line_count:
-        con.execute(f"drop table {records}")
-        return False  # a blank line skipped or a record over several lines: line numbers would be wrong
     not_blank = _sql_text(_NOT_WHITESPACE)
     extras = slots[width:]
     position = {name: i for i, name in enumerate(source.columns)}
@@ -439,22 +441,82 @@ def _load_raw_fast(con, source: SourceFile, table: str, columns: list[str], repo
         # Only a cell that starts with a space is copied (skipinitialspace); the rest pass as read.
         f"case when starts_with({slots[position[name]]}, ' ') then ltrim({slots[position[name]]}, ' ') "
         f"else {slots[position[name]]} end as {_quote(name)}" if name in position else f"null::varchar as {_quote(name)}"
-        for name in columns
+        for name in _raw_columns(source)
     )
     # Cells beyond the header: blank ones are an export quirk, anything else makes the record a reject.
-    too_many = " or ".join(f"regexp_matches({s}, {not_blank})" for s in extras)
-    field_count = " + ".join(f"({s} is not null)::int" for s in slots)
+    # Some cell has text when their concatenation has: one call, not a chain of `or`s, which for a
+    # file of a thousand columns went past DuckDB's expression depth limit (the hypothesis test found it).
+    too_many = f"regexp_matches(concat_ws('', {', '.join(extras)}), {not_blank})"
+    field_count = f"list_count([{', '.join(slots)}])"  # the cells that are not null: the record's fields
     # The csv path skips a record whose every field is blank; a printable first character settles it cheaply.
-    any_text = " or ".join(f"regexp_matches({s}, {not_blank})" for s in slots)
-    con.execute(
-        f"create temp view {table} as select rowid + 1 as _line, "
-        f"case when {extras[0]} is null then null when {too_many} "
-        f"then 'record has ' || ({field_count}) || ' fields, the header has {width}' end as _parse_error, "
-        f"{values} from {records} "
-        f"where rowid > 0 and case when ascii(f1) between 33 and 126 then true else {any_text} end"
-    )
+    any_text = f"regexp_matches(concat_ws('', {', '.join(slots)}), {not_blank})"
+    has_text = f"case when ascii(f1) between 33 and 126 then true else {any_text} end"
+    parse_error = (f"case when {extras[0]} is null then null when {too_many} "
+                   f"then 'record has ' || ({field_count}) || ' fields, the header has {width}' end")
+    if numbered:
+        return (f"select rowid + 1 as _line, false as _is_blank, {parse_error} as _parse_error, {values} "
+                f"from {records} where rowid > 0 and {has_text}")
+    return (f"select null::bigint as _line, not ({has_text}) as _is_blank, {parse_error} as _parse_error, {values} "
+            f"from {records}")
+
+
+def _stage_fast(con, source: SourceFile, rows: str, staging_sql: str, report: Callable[[int], None],
+                keep_layers: bool) -> bool:
+    """Build `rows` (staging's table) from DuckDB's read of `source`; False, with nothing built, when the
+    file does not read exactly as the csv module would read it (see "Fast path" above)."""
+    if not con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0]:
+        return False  # rowid would not follow the file's order
+    read = _fast_records(source)
+    if read is None:
+        return False
+    select, params, line_count = read
+    table = f"raw_{source.entity.name}"
+    records = f"{table}_records"
+    try:
+        if keep_layers:
+            con.execute(f"create temp table {records} as {select}", params)
+            built = records
+        else:
+            con.execute(f"create table {rows} as with {table} as not materialized "
+                        f"({_fast_raw_select(source, f'({select})', numbered=False)}) select * from ({staging_sql})",
+                        params)
+            built = rows
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error:  # whatever DuckDB's reader refuses, the csv module may read
+        return False
+    if con.execute(f"select count(*) from {built}").fetchone()[0] != line_count:
+        con.execute(f"drop table {built}")
+        return False  # a blank line skipped or a record over several lines: line numbers would be wrong
+    if keep_layers:
+        con.execute(f"create temp view {table} as {_fast_raw_select(source, records, numbered=True)}")
+        con.execute(f"create table {rows} as {staging_sql}")
     report(source.path.stat().st_size)  # bytes, not characters: the whole file is read
     return True
+
+
+def _number_lines(con, entity: Entity) -> None:
+    """stg_<entity>_all over staging's stg_<entity>_rows: each record with its physical line and why it
+    was not loaded (rejected), the second and later loadable rows of an id included (SPEC §1)."""
+    stem = f"{STAGING_DATABASE}.stg_{entity.name}"
+    # The fast path's rows are every physical line in order, the header first (row 0), with
+    # source_line null: there rowid + 1 is the line. The csv path's rows carry theirs.
+    con.execute(f"create view {stem}_all as select coalesce(source_line, rowid + 1) as source_line, "
+                "* exclude (source_line, _is_blank, failed_check, warning), failed_check as rejected, warning "
+                f"from {stem}_rows where not _is_blank and (source_line is not null or rowid > 0)")
+    if entity.id_column is None:
+        return
+    # Written into the rows rather than joined in the view: the few repeated ids become a few updated
+    # rows, and a join under stg_<entity>_all kept DuckDB from turning fct_sessions' per-patient windows
+    # into aggregates (+1.6 s of the 1M-session build). The first loadable line of an id is kept.
+    key = _quote(entity.id_column)
+    con.execute(
+        f"update {stem}_rows as r set failed_check = check_duplicate(d.source_line, d.first_line_of_id, "
+        f"{_sql_text(entity.id_column)}) "
+        f"from (select source_line, {key}, min(source_line) over (partition by {key}) as first_line_of_id "
+        f"      from {stem}_all where rejected is null and {key} in ("
+        f"          select {key} from {stem}_all where rejected is null group by {key} having count(*) > 1)) as d "
+        "where coalesce(r.source_line, r.rowid + 1) = d.source_line and d.source_line > d.first_line_of_id")
 
 
 class _CountingLines:
@@ -507,15 +569,19 @@ def _temporary_layers(con) -> list[tuple[str, str]]:
 def _drop_unread(con, later_sql: list[str]) -> None:
     """Drops each raw or staging table or view that none of `later_sql` names, as soon as that is so.
 
-    A view and the table under it share a stem (raw_x and raw_x_records, stg_x and stg_x_all), so
-    a table stays while its view is read. At 1M sessions the layers are about a gigabyte; under
-    the memory limit, holding them made the marts after them spill (benchmarks/README.md).
+    An export's layers go together: raw_x, raw_x_records, stg_x, stg_x_all, stg_x_rows ... share
+    the stem raw_x or stg_x, so a table stays while a view over it is read. At 1M sessions the
+    layers are about a gigabyte; under the memory limit, holding them made the marts after them
+    spill (benchmarks/README.md).
     """
-    words = set(re.findall(r"\b(?:raw|stg)_[a-z0-9_]+", "\n".join(later_sql)))
+    def stem(name: str) -> str:
+        return next((f"{layer}_{e}" for layer in ("raw", "stg") for e in ENTITIES
+                     if name == f"{layer}_{e}" or name.startswith(f"{layer}_{e}_")), name)
+
+    read = {stem(word) for word in re.findall(r"\b(?:raw|stg)_[a-z0-9_]+", "\n".join(later_sql))}
     for qualified, kind in _temporary_layers(con):
         database, name = qualified.split(".")
-        stem = name.removesuffix("_records") if name.startswith("raw_") else name.removesuffix("_all")
-        if not words & {name, stem}:
+        if stem(name) not in read:
             con.execute(f"drop {kind} {_quote(database)}.{_quote(name)}")
 
 
@@ -553,14 +619,17 @@ def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_labe
         def report(chars: int, base=base, label=label) -> None:
             reporter(0.7 * (base + 0.5 * chars) / total, f"Reading {label}")
 
-        _load_raw(con, source, report)
-        reporter(0.7 * (base + 0.5 * sizes[name]) / total, f"Checking {label}")
         staging = f"stg_{source.entity.name}"
         # One checked copy of each export, in the staging database (see _staging_database): the
         # marts and the load_* tables are built from it, and the database file keeps only those.
-        con.execute(f"create table {STAGING_DATABASE}.{staging}_all as {_sql('staging', staging)}")
+        rows, staging_sql = f"{STAGING_DATABASE}.{staging}_rows", _sql("staging", staging)
+        if source.path is None or not _stage_fast(con, source, rows, staging_sql, report, keep_layers):
+            _load_raw_csv(con, source, report)
+            reporter(0.7 * (base + 0.5 * sizes[name]) / total, f"Checking {label}")
+            con.execute(f"create table {rows} as {staging_sql}")
+        _number_lines(con, source.entity)
         con.execute(f"create view {STAGING_DATABASE}.{staging} as select * exclude (rejected, warning) "
-                    f"from {staging}_all where rejected is null")
+                    f"from {STAGING_DATABASE}.{staging}_all where rejected is null")
         if not keep_layers:
             _drop_unread(con, [sql for _, sql in marts])
         done_before += sizes[name]

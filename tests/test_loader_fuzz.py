@@ -333,6 +333,11 @@ def check_counts(result, folder: Path, *, in_memory: bool) -> None:
                            [info["file"]]).fetchone()[0] == info["rejected"], name
 
 
+def where_and_why(con) -> tuple[list, list]:
+    return (con.execute("select * from load_rejects order by all").fetchall(),
+            con.execute("select * from load_warnings order by all").fetchall())
+
+
 def check_error(error: LoadError, folder: Path, db: Path | None) -> None:
     message = str(error)
     names = [*FILES, COLUMN_MAP, f"{folder.name}:", f"{folder}:"]
@@ -360,6 +365,7 @@ def check_export(files: dict[str, bytes | None], base_db: Path, workdir: Path) -
         try:
             check_counts(result, folder, in_memory=True)
             outcomes.append(result.files)
+            kept_layers_rows = where_and_why(result.connection)
         finally:
             result.connection.close()
 
@@ -378,6 +384,7 @@ def check_export(files: dict[str, bytes | None], base_db: Path, workdir: Path) -
         try:
             check_counts(result, folder, in_memory=False)
             outcomes.append(result.files)
+            file_rows = where_and_why(result.connection)
         finally:
             result.connection.close()
         con = open_database(db)
@@ -394,6 +401,9 @@ def check_export(files: dict[str, bytes | None], base_db: Path, workdir: Path) -
         assert isinstance(memory, str) and isinstance(on_disk, str), f"one load failed, the other did not: {outcomes}"
         return memory
     assert memory == on_disk, "in memory and into a file, the same export loaded differently"
+    # The layers kept in memory (the fast path's raw layer a table) and dropped (staging reading DuckDB's
+    # records as they are parsed): the same lines rejected or warned about, for the same reasons.
+    assert kept_layers_rows == file_rows
     return {e: (f["read"], f["loaded"], f["rejected"]) for e, f in memory.items() if f["is_present"]}
 
 

@@ -1,12 +1,14 @@
--- stg_bookings: every row of bookings.csv typed and cleaned, with the first
--- reason it cannot be loaded (rejected, null when it can). Each value is
--- cleaned and typed once; the checks read the typed values.
+-- stg_bookings (built as stg_bookings_rows): every record of bookings.csv typed
+-- and cleaned, with the first check it fails (failed_check, null when none).
+-- Each value is cleaned and typed once; the checks read the typed values.
+-- queries/load.py then numbers the rows by line and rejects the second and later
+-- loadable rows of a booking_id (stg_bookings_all, SPEC §1).
 with
 
 -- Extra columns stay in raw_bookings; naming the contract's keeps them out of the way.
 source as (
     select
-        _line, _parse_error,
+        _line, _is_blank, _parse_error,
         booking_id, patient_id, booked_at, appointment_at, treatment, status, location, practitioner, channel, concern
     from raw_bookings
 ),
@@ -14,6 +16,7 @@ source as (
 cleaned as (
     select
         _line as source_line,
+        _is_blank,
         _parse_error,
         clean_text(booking_id) as booking_id,
         clean_text(patient_id) as patient_id,
@@ -60,24 +63,13 @@ checked as (
     from typed
 ),
 
--- Second and later loadable rows with an id are rejected (SPEC §1): an aggregate over the
--- ids seen twice, not a window over every row.
-repeated_ids as (
-    select booking_id, min(source_line) as first_line_of_id
-    from checked
-    where failed_check is null
-    group by booking_id
-    having count(*) > 1
-),
-
 final as (
     select
-        c.source_line, c.booking_id, c.patient_id, c.booked_at, c.appointment_at, c.treatment, c.status,
+        c.source_line, c._is_blank, c.booking_id, c.patient_id, c.booked_at, c.appointment_at, c.treatment, c.status,
         c.location, c.practitioner, c.channel, c.concern,
-        coalesce(c.failed_check, check_duplicate(c.source_line, r.first_line_of_id, 'booking_id')) as rejected,
+        c.failed_check,
         c.warning
     from checked as c
-    left join repeated_ids as r using (booking_id)
 )
 
 select * from final

@@ -1,12 +1,14 @@
--- stg_complaints: every row of complaints.csv typed and cleaned, with the
--- first reason it cannot be loaded (null when it can). Each value is cleaned
--- and typed once; the checks read the typed values.
+-- stg_complaints (built as stg_complaints_rows): every record of complaints.csv
+-- typed and cleaned, with the first check it fails (failed_check, null when none).
+-- Each value is cleaned and typed once; the checks read the typed values.
+-- queries/load.py then numbers the rows by line and rejects the second and later
+-- loadable rows of a complaint_id (stg_complaints_all, SPEC §1).
 with
 
 -- Extra columns stay in raw_complaints; naming the contract's keeps them out of the way.
 source as (
     select
-        _line, _parse_error,
+        _line, _is_blank, _parse_error,
         complaint_id, session_id, patient_id, reported_at, category, severity, resolved_at
     from raw_complaints
 ),
@@ -14,6 +16,7 @@ source as (
 cleaned as (
     select
         _line as source_line,
+        _is_blank,
         _parse_error,
         clean_text(complaint_id) as complaint_id,
         clean_text(session_id) as session_id,
@@ -52,24 +55,13 @@ checked as (
     from typed
 ),
 
--- Second and later loadable rows with an id are rejected (SPEC §1): an aggregate over the
--- ids seen twice, not a window over every row.
-repeated_ids as (
-    select complaint_id, min(source_line) as first_line_of_id
-    from checked
-    where failed_check is null
-    group by complaint_id
-    having count(*) > 1
-),
-
 final as (
     select
-        c.source_line, c.complaint_id, c.session_id, c.patient_id, c.reported_at, c.category, c.severity,
+        c.source_line, c._is_blank, c.complaint_id, c.session_id, c.patient_id, c.reported_at, c.category, c.severity,
         c.resolved_at,
-        coalesce(c.failed_check, check_duplicate(c.source_line, r.first_line_of_id, 'complaint_id')) as rejected,
+        c.failed_check,
         null::struct(column_name varchar, reason varchar) as warning
     from checked as c
-    left join repeated_ids as r using (complaint_id)
 )
 
 select * from final

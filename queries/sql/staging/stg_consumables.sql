@@ -1,12 +1,13 @@
--- stg_consumables: every row of consumables.csv typed and cleaned, with the
--- first reason it cannot be loaded (null when it can). Rows have no id of their
--- own, so there is no duplicate check.
+-- stg_consumables (built as stg_consumables_rows): every record of consumables.csv
+-- typed and cleaned, with the first check it fails (failed_check, null when none).
+-- queries/load.py then numbers the rows by line (stg_consumables_all). Rows have
+-- no id of their own, so there is no duplicate check.
 with
 
 -- Extra columns stay in raw_consumables; naming the contract's keeps them out of the way.
 source as (
     select
-        _line, _parse_error,
+        _line, _is_blank, _parse_error,
         session_id, item, category, lot, quantity, unit, unit_cost
     from raw_consumables
 ),
@@ -14,6 +15,7 @@ source as (
 cleaned as (
     select
         _line as source_line,
+        _is_blank,
         _parse_error,
         clean_text(session_id) as session_id,
         clean_text(item) as item,
@@ -38,7 +40,7 @@ typed as (
 
 final as (
     select
-        source_line, session_id, item, category, lot, quantity, unit, unit_cost,
+        source_line, _is_blank, session_id, item, category, lot, quantity, unit, unit_cost,
         coalesce(
             check_structure(_parse_error),
             check_present(session_id, 'session_id'),
@@ -50,7 +52,7 @@ final as (
             check_present(unit_text, 'unit'),
             check_known(unit_text, unit, enum_values('consumables', 'unit'), 'unit'),
             check_range(unit_cost_text, unit_cost, 'unit_cost', 0, 'infinity'::double)
-        ) as rejected,
+        ) as failed_check,
         case when category = 'other' and category_normalised <> 'other'
             then failed('category', 'unknown value ''' || category_text || ''' read as other')
         end as warning

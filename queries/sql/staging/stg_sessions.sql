@@ -1,12 +1,14 @@
--- stg_sessions: every row of sessions.csv typed and cleaned, with the first
--- reason it cannot be loaded (null when it can). Each value is cleaned and
--- typed once; the checks read the typed values.
+-- stg_sessions (built as stg_sessions_rows): every record of sessions.csv typed
+-- and cleaned, with the first check it fails (failed_check, null when none).
+-- Each value is cleaned and typed once; the checks read the typed values.
+-- queries/load.py then numbers the rows by line and rejects the second and later
+-- loadable rows of a session_id (stg_sessions_all, SPEC §1).
 with
 
 -- Extra columns stay in raw_sessions; naming the contract's keeps them out of the way.
 source as (
     select
-        _line, _parse_error,
+        _line, _is_blank, _parse_error,
         session_id, booking_id, patient_id, performed_at, treatment, body_area, needle_depth_mm, duration_min,
         practitioner, location, price
     from raw_sessions
@@ -15,6 +17,7 @@ source as (
 cleaned as (
     select
         _line as source_line,
+        _is_blank,
         _parse_error,
         clean_text(session_id) as session_id,
         clean_text(booking_id) as booking_id,
@@ -63,25 +66,14 @@ checked as (
     from typed
 ),
 
--- Second and later loadable rows with an id are rejected (SPEC §1): an aggregate over the
--- ids seen twice, not a window over every row.
-repeated_ids as (
-    select session_id, min(source_line) as first_line_of_id
-    from checked
-    where failed_check is null
-    group by session_id
-    having count(*) > 1
-),
-
 final as (
     select
-        c.source_line, c.session_id, c.booking_id, c.patient_id, c.performed_at, c.treatment, c.body_area,
+        c.source_line, c._is_blank, c.session_id, c.booking_id, c.patient_id, c.performed_at, c.treatment, c.body_area,
         c.needle_depth_mm, try_cast(c.duration_min_text as integer) as duration_min, c.practitioner, c.location,
         c.price,
-        coalesce(c.failed_check, check_duplicate(c.source_line, r.first_line_of_id, 'session_id')) as rejected,
+        c.failed_check,
         null::struct(column_name varchar, reason varchar) as warning
     from checked as c
-    left join repeated_ids as r using (session_id)
 )
 
 select * from final
