@@ -42,6 +42,7 @@ OPTIONAL = {
     # patient ids (most of those queries' time) is skipped.
     "patients": True,
     "export_date": None,  # load_meta's default_as_of, looked up when a query names it (tests may force another)
+    "patient_key_max": None,  # load_meta's: the bound of distinct_patients' keys, looked up when a query names it
 }
 
 # What each query may group by ($dimension); the SQL's CASE names the same values.
@@ -138,6 +139,8 @@ def run_query(
         if "export_date" in used and everything.get("export_date") is None:
             # The export's date, for a query with a branch built at load for that date (recall_list).
             everything["export_date"] = default_as_of(con)
+        if "patient_key_max" in used and everything.get("patient_key_max") is None:
+            everything["patient_key_max"] = _load_meta(con, "patient_key_max")
         params = {k: everything[k] for k in used}
     # A cursor per call: a DuckDB connection must not be shared across threads.
     with con.cursor() as cursor:
@@ -145,8 +148,14 @@ def run_query(
 
 
 def default_as_of(con: duckdb.DuckDBPyConnection) -> date:
+    return _load_meta(con, "default_as_of")
+
+
+def _load_meta(con: duckdb.DuckDBPyConnection, column: str):
+    if column not in ("default_as_of", "patient_key_max"):
+        raise ValueError(f"not a load_meta column the queries read: {column!r}")
     with con.cursor() as cursor:
-        return cursor.execute("select default_as_of from load_meta").fetchone()[0]
+        return cursor.execute(f"select {column} from load_meta").fetchone()[0]
 
 
 def nothing_to_report(files: dict[str, dict]) -> str | None:

@@ -37,8 +37,9 @@ import pyarrow as pa
 from queries.contract import ENTITIES, Entity, normalise_name
 
 SQL_DIR = Path(__file__).parent / "sql"
-SCHEMA_VERSION = "7"  # 3: dim_filter_options, no raw or staging layers; 4: is_first_booking_of_patient;
-# 5: is_first_session_of_patient, patient_count_sessions; 6: fct_last_visits; 7: patient_key
+SCHEMA_VERSION = "8"  # 3: dim_filter_options, no raw or staging layers; 4: is_first_booking_of_patient;
+# 5: is_first_session_of_patient, patient_count_sessions; 6: fct_last_visits; 7: patient_key;
+# 8: dim_patients, its patient_key in fct_bookings too, load_meta.patient_key_max
 COLUMN_MAP_NAME = "column_map.toml"
 # How `04/03/2025` reads: month first (US, the default) or day first (`date_order = "day_first"` in the map).
 DATE_ORDERS = ("month_first", "day_first")
@@ -50,6 +51,7 @@ PROGRESS_AFTER_SECONDS = 1.0
 # The load_* tables come before fct_consumables so that, once it is built, nothing reads the
 # staging layer any more and its memory goes back before the rest (see _drop_unread).
 MART_MODELS = (
+    "dim_patients",  # its key goes into fct_sessions and fct_bookings
     "fct_sessions",
     "fct_bookings",
     # Early, while little else is held. Built last, it raised the peak of an in-memory build (the report

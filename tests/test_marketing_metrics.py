@@ -243,6 +243,26 @@ def test_bookings_per_month_by_concern(months):
     ]
 
 
+def test_a_patient_in_several_cells_counts_once_in_each_total(export):
+    """The totals are rolled up from the cells; a patient is still one patient in a total (P1 books acne
+    scars through Instagram and wrinkles through the website in June)."""
+    con = export(bookings=[
+        booking("B1", "P1", "2025-06-10", concern="acne_scars", channel="instagram"),
+        booking("B2", "P1", "2025-06-12", concern="wrinkles", channel="website"),
+        booking("B3", "P2", "2025-06-14", concern="acne_scars", channel="website"),
+    ])
+    frame = run(con, "demand_by_concern_month_channel", Filters(start=d("2025-06-01"), end=d("2025-06-30")))
+    assert set(rows(frame, "month", "concern", "channel", "count_bookings", "count_patients")) == {
+        ("2025-06-01", "acne_scars", None, 2, 2), ("2025-06-01", "wrinkles", None, 1, 1),
+        ("2025-06-01", None, None, 3, 2),
+        (None, "acne_scars", "instagram", 1, 1), (None, "acne_scars", "website", 1, 1),
+        (None, "wrinkles", "website", 1, 1),
+        (None, "acne_scars", None, 2, 2), (None, "wrinkles", None, 1, 1),
+        (None, None, "instagram", 1, 1), (None, None, "website", 2, 2),
+        (None, None, None, 3, 2),
+    }
+
+
 # ---------------------------------------------------------------- year over year, with the prior year partly missing
 
 @pytest.fixture(scope="module")
@@ -378,3 +398,23 @@ def test_seasonality_counts_complete_months_only(export):
     assert rows(where(frame, concern=ALL, month_of_year=ALL), "first_month", "last_month", "count_bookings") == [
         ("2024-02-01", "2025-05-01", 4)]
     assert where(frame, concern="wrinkles").empty  # its one booking is in the incomplete first month
+
+
+def test_seasonality_counts_a_patient_once_in_each_total(export):
+    """P1 books acne scars in February and July and wrinkles in February: one patient in the acne total,
+    in February's total and in the grand total. The export starts on 2024-01-01 (P9's booking)."""
+    con = export(bookings=[
+        booking("B0", "P9", "2024-01-01", concern="fine_lines"),
+        booking("B1", "P1", "2024-02-10", concern="acne_scars"),
+        booking("B2", "P1", "2024-07-10", concern="acne_scars"),
+        booking("B3", "P1", "2024-02-12", concern="wrinkles"),
+        booking("B4", "P2", "2024-02-14", concern="acne_scars"),
+    ])
+    frame = run(con, "demand_seasonality", as_of=d("2025-06-29"))
+    counts = {(c, m): (b, p) for c, m, b, p in rows(frame, "concern", "month_of_year", "count_bookings",
+                                                      "count_patients")}
+    assert counts[("acne_scars", 2)] == (2, 2)
+    assert counts[("acne_scars", 7)] == (1, 1)
+    assert counts[("acne_scars", None)] == (3, 2)
+    assert counts[(None, 2)] == (3, 2)
+    assert counts[(None, None)] == (5, 3)

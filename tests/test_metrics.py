@@ -340,21 +340,49 @@ def test_a_kpi_query_gives_the_comparison_period_in_the_same_call(clinic, name, 
                                   before.drop(columns="period"), check_dtype=False)
 
 def test_patient_key_stands_for_one_patient(build_db):
-    """The queries count patients by patient_key, an integer per patient in fct_sessions that
-    fct_consumables copies from the session: one key per patient and one patient per key, whatever
-    the order of the file, and a line's key is its session's."""
+    """The queries count patients by patient_key, dim_patients' integer per patient, which fct_sessions,
+    fct_bookings and (from the session) fct_consumables carry: one key per patient and one patient per
+    key across them, 1 to load_meta.patient_key_max, whatever the order of the files; a patient with
+    bookings only or sessions only has one too, and a line's key is its session's."""
     con = build_db(
+        bookings=[booking("B1", "P4", "2025-05-20"), booking("B2", "P1", "2025-05-30"),
+                  booking("B3", "P2", "2025-05-31")],
         sessions=[session("S1", "P2", "2025-06-03"), session("S2", "P1", "2025-06-01"),
                   session("S3", "P2", "2025-06-01"), session("S4", "P3", "2025-06-03"),
                   session("S5", "P1", "2025-06-02")],
         consumables=[consumable("S3"), consumable("S5"), consumable("S1"), consumable("S4")],
     )
-    for table in ("fct_sessions", "fct_consumables"):
-        counts = con.execute(f"select count(distinct patient_id), count(distinct patient_key), "
-                             f"count(distinct (patient_id, patient_key)) from {table}").fetchone()
-        assert counts == (3, 3, 3), table
+    keys = con.execute("select patient_id, patient_key from dim_patients order by patient_key").fetchall()
+    assert keys == [("P1", 1), ("P2", 2), ("P3", 3), ("P4", 4)]
+    assert con.execute("select patient_key_max from load_meta").fetchone() == (4,)
+    for table in ("fct_sessions", "fct_bookings", "fct_consumables"):
+        pairs = con.execute(f"select distinct patient_id, patient_key from {table}").fetchall()
+        assert pairs and set(pairs) <= set(keys), table  # dim_patients' pairs: its key for each patient
     assert con.execute("select count(*) from fct_consumables c join fct_sessions s using (session_id) "
                        "where c.patient_key is distinct from s.patient_key").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("keys, expected", [
+    pytest.param([1, 2, 2, 3], 3, id="a key seen twice counts once"),
+    pytest.param([None, 2, None], 1, id="null is nobody"),
+    pytest.param([None], 0, id="only nulls"),
+    pytest.param([], 0, id="no rows"),
+    pytest.param([5, 1], 2, id="both bounds"),
+])
+def test_distinct_patients_counts_as_count_distinct_does(build_db, keys, expected):
+    con = build_db(sessions=[session("S1", "P1", "2025-06-01")])
+    values = ", ".join(f"({'null' if k is None else k})" for k in keys) or "(null)"
+    where = "" if keys else " where false"
+    sql = f"select distinct_patients(k::integer, $key_max) from (values {values}) t(k){where}"
+    assert con.execute(sql, {"key_max": 5}).fetchone() == (expected,)
+    assert con.execute(f"select count(distinct k) from (values {values}) t(k){where}").fetchone() == (expected,)
+
+
+def test_distinct_patients_refuses_a_key_beyond_its_bound(build_db):
+    # A wrong bound is an error, never a miscount.
+    con = build_db(sessions=[session("S1", "P1", "2025-06-01")])
+    with pytest.raises(Exception, match="outside of provided min and max range"):
+        con.execute("select distinct_patients(k, $key_max) from (values (6)) t(k)", {"key_max": 5}).fetchall()
 
 
 def test_fct_sessions_is_stored_by_day(build_db):

@@ -15,15 +15,18 @@ first_bookings as (
 
 final as (
     select
-        * exclude (concern),
-        coalesce(concern, 'unknown') as concern,
-        booked_at::date as booked_date,
-        appointment_at::date as appointment_date,
-        status = 'completed' as is_completed,
-        status = 'no_show' as is_no_show,
-        status = 'cancelled' as is_cancelled,
-        booking_id in (select booking_id from first_bookings) as is_first_booking_of_patient
-    from bookings
+        b.* exclude (concern),
+        coalesce(b.concern, 'unknown') as concern,
+        b.booked_at::date as booked_date,
+        b.appointment_at::date as appointment_date,
+        b.status = 'completed' as is_completed,
+        b.status = 'no_show' as is_no_show,
+        b.status = 'cancelled' as is_cancelled,
+        b.booking_id in (select booking_id from first_bookings) as is_first_booking_of_patient,
+        -- dim_patients' integer for the patient: queries count patients by it, without reading the ids.
+        p.patient_key
+    from bookings as b
+    left join dim_patients as p using (patient_id)
 )
 
 select * from final

@@ -53,7 +53,7 @@ final as (
         s.concern,
         s.is_micro_needling,
         s.patient_id,
-        s.patient_key,  -- the session's (fct_sessions): for counting patients
+        s.patient_key,  -- the session's (dim_patients' key): for counting patients
         coalesce(ri.first_line = c.source_line, true) as is_first_of_item_in_session,
         c.lot is not null and coalesce(rl.first_line = c.source_line, true) as is_first_of_lot_in_session,
         coalesce(rc.first_line = c.source_line, true) as is_first_of_category_unit_in_session

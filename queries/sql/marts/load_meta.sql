@@ -16,7 +16,9 @@ final as (
             (select min(booked_date) from fct_bookings),
             (select min(session_date) from fct_sessions)
         ) as data_starts_on,
-        (select max(appointment_date) from fct_bookings) as last_appointment_on
+        (select max(appointment_date) from fct_bookings) as last_appointment_on,
+        -- The largest patient_key (0 without patients): the bound distinct_patients counts up to.
+        coalesce((select max(patient_key) from dim_patients), 0) as patient_key_max
     from load_info as i
 )
 

@@ -11,7 +11,7 @@ with
 consultations as (
     select
         booking_id,
-        patient_id,
+        patient_key,
         concern,
         coalesce(channel, 'unknown') as channel,
         appointment_date,
@@ -25,7 +25,7 @@ consultations as (
 ),
 
 treatments as (
-    select patient_id, session_date
+    select patient_key, session_date
     from fct_sessions
     where not contains(lower(treatment), 'consult')
 ),
@@ -36,7 +36,7 @@ outcomes as (
         c.window_ends_on <= $as_of as is_eligible,
         c.window_ends_on <= $as_of and exists (
             select 1 from treatments as t
-            where t.patient_id = c.patient_id
+            where t.patient_key = c.patient_key  -- dim_patients' key: the same patient in both
               and t.session_date between c.appointment_date and c.window_ends_on
         ) as is_converted
     from consultations as c
@@ -51,10 +51,11 @@ final as (
         count(*) filter (where is_eligible and not is_converted) as count_not_converted,
         count(*) filter (where not is_eligible) as count_pending,
         count(*) filter (where is_converted) / nullif(count(*) filter (where is_eligible), 0) as conversion_rate,
-        count(distinct patient_id) filter (where is_eligible) as count_patients_eligible,
-        count(distinct patient_id) filter (where is_converted) as count_patients_converted,
-        count(distinct patient_id) filter (where is_eligible and not is_converted) as count_patients_not_converted,
-        count(distinct patient_id) filter (where not is_eligible) as count_patients_pending
+        distinct_patients(if(is_eligible, patient_key, null), $patient_key_max) as count_patients_eligible,
+        distinct_patients(if(is_converted, patient_key, null), $patient_key_max) as count_patients_converted,
+        distinct_patients(if(is_eligible and not is_converted, patient_key, null), $patient_key_max)
+            as count_patients_not_converted,
+        distinct_patients(if(not is_eligible, patient_key, null), $patient_key_max) as count_patients_pending
     from outcomes
     group by grouping sets ((concern), (channel), ())
     order by concern nulls last, channel nulls first

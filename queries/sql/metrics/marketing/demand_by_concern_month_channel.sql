@@ -6,7 +6,7 @@
 -- many of those days the export covers: a comparison year partly before the export is said so.
 with
 
-bookings as (
+bookings as not materialized (
     select
         *,
         coalesce(channel, 'unknown') as channel_or_unknown,
@@ -24,31 +24,54 @@ comparison as (
                  ($as_of + interval 1 day)::date) as data_starts_on
 ),
 
-in_period as (
+in_period as not materialized (
     select * from bookings
     where booked_date between $start and $end
 ),
 
-counted as (
-    select
-        booked_month as month,
-        concern,
-        channel_or_unknown as channel,
-        count(*) as count_bookings,
-        count(distinct patient_id) as count_patients
+-- The two kinds of cell, month × concern and concern × channel, each once over the bookings with
+-- their patients as bits; the totals are rolled up from those few cells (bit_or) rather than from
+-- every booking again.
+month_cells as (
+    select booked_month as month, concern, count(*) as count_bookings,
+           patient_bits(patient_key, $patient_key_max) as patients
     from in_period
-    group by grouping sets ((booked_month, concern), (booked_month), (concern, channel_or_unknown),
-                            (concern), (channel_or_unknown), ())
+    group by booked_month, concern
+),
+
+channel_cells as (
+    select concern, channel_or_unknown as channel, count(*) as count_bookings,
+           patient_bits(patient_key, $patient_key_max) as patients
+    from in_period
+    group by concern, channel_or_unknown
+),
+
+counted as (
+    select month, concern, null::varchar as channel,
+           sum(count_bookings)::bigint as count_bookings, count_bits(bit_or(patients)) as count_patients
+    from month_cells
+    group by grouping sets ((month, concern), (month))
+    union all
+    select null::date, concern, channel,
+           sum(count_bookings)::bigint, count_bits(bit_or(patients))
+    from channel_cells
+    group by grouping sets ((concern, channel), (concern), (channel), ())
+),
+
+previous_cells as (
+    select b.concern, count(*) as count_bookings, patient_bits(b.patient_key, $patient_key_max) as patients
+    from bookings as b, comparison as c
+    where b.booked_date between c.previous_start and c.previous_end
+    group by b.concern
 ),
 
 previous as (
     select
-        b.concern,
-        count(*) as count_bookings_previous,
-        count(distinct b.patient_id) as count_patients_previous
-    from bookings as b, comparison as c
-    where b.booked_date between c.previous_start and c.previous_end
-    group by grouping sets ((b.concern), ())
+        concern,
+        sum(count_bookings)::bigint as count_bookings_previous,
+        count_bits(bit_or(patients)) as count_patients_previous
+    from previous_cells
+    group by grouping sets ((concern), ())
 ),
 
 -- The grand total always has a row (grouping set ()); a concern booked only a year earlier gets one too.

@@ -26,13 +26,25 @@ bookings as (
       and b.booked_date <= $as_of
 ),
 
-counted as (
+-- Each concern × month of the year once over the bookings, its patients as bits; the totals are
+-- rolled up from those few cells (bit_or) rather than from every booking again.
+cells as (
     select
         concern,
         month_of_year,
         count(*) as count_bookings,
-        count(distinct patient_id) as count_patients
+        patient_bits(patient_key, $patient_key_max) as patients
     from bookings
+    group by concern, month_of_year
+),
+
+counted as (
+    select
+        concern,
+        month_of_year,
+        sum(count_bookings)::bigint as count_bookings,
+        count_bits(bit_or(patients)) as count_patients
+    from cells
     group by grouping sets ((concern, month_of_year), (concern), (month_of_year), ())
 ),
 

@@ -6,7 +6,7 @@
 with
 
 new_patients as (
-    select patient_id, concern, coalesce(channel, 'unknown') as channel
+    select concern, coalesce(channel, 'unknown') as channel
     from filtered_bookings($locations, $practitioners, $treatments, $concerns)
     where is_first_booking_of_patient
       and booked_date between $start and $end
@@ -17,7 +17,7 @@ final as (
     select
         concern,
         channel,
-        count(distinct patient_id) as count_new_patients
+        count(*) as count_new_patients  -- a patient has one first booking, so a row is a patient
     from new_patients
     group by grouping sets ((concern, channel), (concern), (channel), ())
     order by concern nulls last, channel nulls last

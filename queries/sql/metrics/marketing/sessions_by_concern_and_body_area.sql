@@ -14,7 +14,7 @@ counted as (
         concern,
         body_area,
         count(*) as count_sessions,
-        count(distinct patient_key) as count_patients
+        distinct_patients(patient_key, $patient_key_max) as count_patients
     from sessions
     group by grouping sets ((concern, body_area), (concern), (body_area), ())
 ),

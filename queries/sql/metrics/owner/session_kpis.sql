@@ -48,7 +48,7 @@ new_patients as (
       and $body_areas is null and $concerns is null
     group by period
     union all
-    select s.period, count(distinct s.patient_key)
+    select s.period, distinct_patients(s.patient_key, $patient_key_max)
     from sessions as s
     join periods as p using (period)
     where s.patient_first_session_date between p.period_start and p.period_end
