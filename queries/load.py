@@ -67,6 +67,13 @@ MART_MODELS = (
     "data_quality",
 )
 
+# Marts whose joins DuckDB must build on the side the SQL puts on the right. It builds a hash table
+# on the side it estimates smaller, and `failed_check is null` under stg_* is estimated to keep a fifth
+# of the rows as soon as one row fails (the fast path's header always does): fct_consumables' lines
+# then looked fewer than its sessions, and at 10M sessions the table was built on 37M lines instead
+# of 10M sessions, spilling (fct_consumables 41.6 s -> 56.5 s).
+JOINS_AS_WRITTEN = {"fct_consumables"}
+
 Progress = Callable[[float, str], None]
 
 
@@ -498,27 +505,35 @@ def _stage_fast(con, source: SourceFile, rows: str, staging_sql: str, report: Ca
 
 
 def _number_lines(con, entity: Entity) -> None:
-    """stg_<entity>_all over staging's stg_<entity>_rows: each record with its physical line and why it
-    was not loaded (rejected), the second and later loadable rows of an id included (SPEC §1)."""
+    """Over staging's stg_<entity>_rows, the views the marts read: stg_<entity>_all, each record with its
+    physical line and why it was not loaded (rejected), the second and later loadable rows of an id
+    included (SPEC §1); and stg_<entity>, the loadable rows."""
     stem = f"{STAGING_DATABASE}.stg_{entity.name}"
     # The fast path's rows are every physical line in order, the header first (row 0), with
     # source_line null: there rowid + 1 is the line. The csv path's rows carry theirs.
-    con.execute(f"create view {stem}_all as select coalesce(source_line, rowid + 1) as source_line, "
-                "* exclude (source_line, _is_blank, failed_check, warning), failed_check as rejected, warning "
+    columns = ("coalesce(source_line, rowid + 1) as source_line, "
+               "* exclude (source_line, _is_blank, failed_check, warning)")
+    con.execute(f"create view {stem}_all as select {columns}, failed_check as rejected, warning "
                 f"from {stem}_rows where not _is_blank and (source_line is not null or rowid > 0)")
-    if entity.id_column is None:
-        return
-    # Written into the rows rather than joined in the view: the few repeated ids become a few updated
-    # rows, and a join under stg_<entity>_all kept DuckDB from turning fct_sessions' per-patient windows
-    # into aggregates (+1.6 s of the 1M-session build). The first loadable line of an id is kept.
-    key = _quote(entity.id_column)
-    con.execute(
-        f"update {stem}_rows as r set failed_check = check_duplicate(d.source_line, d.first_line_of_id, "
-        f"{_sql_text(entity.id_column)}) "
-        f"from (select source_line, {key}, min(source_line) over (partition by {key}) as first_line_of_id "
-        f"      from {stem}_all where rejected is null and {key} in ("
-        f"          select {key} from {stem}_all where rejected is null group by {key} having count(*) > 1)) as d "
-        "where coalesce(r.source_line, r.rowid + 1) = d.source_line and d.source_line > d.first_line_of_id")
+    # The fast path's header and blank lines are marked as failing too, so that `failed_check is null`
+    # alone selects the loadable rows: with a second condition under them, DuckDB guessed
+    # fct_consumables' lines fewer than the sessions and built its hash join on the lines
+    # (+2 s of the build at 1M sessions under a tight memory limit).
+    con.execute(f"update {stem}_rows set failed_check = failed(null, 'not a record') "
+                "where source_line is null and (rowid = 0 or _is_blank)")
+    if entity.id_column is not None:
+        # Written into the rows rather than joined in the views: the few repeated ids become a few
+        # updated rows, and a join under them kept DuckDB from turning fct_sessions' per-patient windows
+        # into aggregates (+1.6 s of the 1M-session build). The first loadable line of an id is kept.
+        key = _quote(entity.id_column)
+        con.execute(
+            f"update {stem}_rows as r set failed_check = check_duplicate(d.source_line, d.first_line_of_id, "
+            f"{_sql_text(entity.id_column)}) "
+            f"from (select source_line, {key}, min(source_line) over (partition by {key}) as first_line_of_id "
+            f"      from {stem}_all where rejected is null and {key} in ("
+            f"          select {key} from {stem}_all where rejected is null group by {key} having count(*) > 1)) as d "
+            "where coalesce(r.source_line, r.rowid + 1) = d.source_line and d.source_line > d.first_line_of_id")
+    con.execute(f"create view {stem} as select {columns} from {stem}_rows where failed_check is null")
 
 
 class _CountingLines:
@@ -630,8 +645,6 @@ def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_labe
             reporter(0.7 * (base + 0.5 * sizes[name]) / total, f"Checking {label}")
             con.execute(f"create table {rows} as {staging_sql}")
         _number_lines(con, source.entity)
-        con.execute(f"create view {STAGING_DATABASE}.{staging} as select * exclude (rejected, warning) "
-                    f"from {STAGING_DATABASE}.{staging}_all where rejected is null")
         if not keep_layers:
             _drop_unread(con, [sql for _, sql in marts])
         done_before += sizes[name]
@@ -639,7 +652,13 @@ def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_labe
     con.execute(_sql("marts", "functions"))  # fct_last_visits uses joined_distinct
     for step, (name, sql) in enumerate(marts):
         reporter(0.7 + 0.3 * step / len(marts), f"Building {name}")
-        con.execute(f"create table {name} as {sql}")
+        if name in JOINS_AS_WRITTEN:
+            con.execute("set disabled_optimizers = 'build_side_probe_side'")
+        try:
+            con.execute(f"create table {name} as {sql}")
+        finally:
+            if name in JOINS_AS_WRITTEN:
+                con.execute("reset disabled_optimizers")
         if not keep_layers:
             _drop_unread(con, [later for _, later in marts[step + 1:]])
     _create_mart_macros(con)
