@@ -428,6 +428,15 @@ def test_the_raw_and_staging_layers_are_dropped_once_the_marts_are_built(simple_
     assert rows(con, "select count(*) from fct_sessions") == [(1,)]
 
 
+def test_joins_kept_as_written_only_while_their_mart_is_built(simple_export):
+    # JOINS_AS_WRITTEN names marts (a renamed mart would silently lose it), and the connection a load
+    # returns plans the page queries with every optimizer.
+    from queries.load import JOINS_AS_WRITTEN, MART_MODELS
+    assert JOINS_AS_WRITTEN and set(MART_MODELS) >= JOINS_AS_WRITTEN
+    con = load(simple_export).connection
+    assert rows(con, "select current_setting('disabled_optimizers')") == [("",)]
+
+
 def test_a_database_file_build_leaves_no_staging_file_behind(tmp_path, simple_export):
     load(simple_export, tmp_path / "clinic.duckdb").connection.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clinic.duckdb", "export"]
