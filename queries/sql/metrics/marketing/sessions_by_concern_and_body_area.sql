@@ -9,13 +9,25 @@ sessions as (
                                      $body_areas, $concerns)
 ),
 
-counted as (
+-- Each concern × body area once over the sessions, its patients as bits; the totals are rolled up
+-- from those few cells (bit_or) rather than from every session again.
+cells as (
     select
         concern,
         body_area,
         count(*) as count_sessions,
-        distinct_patients(patient_key, $patient_key_max) as count_patients
+        patient_bits(patient_key, $patient_key_max) as patients
     from sessions
+    group by concern, body_area
+),
+
+counted as (
+    select
+        concern,
+        body_area,
+        sum(count_sessions)::bigint as count_sessions,
+        count_bits(bit_or(patients)) as count_patients
+    from cells
     group by grouping sets ((concern, body_area), (concern), (body_area), ())
 ),
 
