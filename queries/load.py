@@ -516,9 +516,9 @@ def _number_lines(con, entity: Entity) -> None:
     con.execute(f"create view {stem}_all as select {columns}, failed_check as rejected, warning "
                 f"from {stem}_rows where not _is_blank and (source_line is not null or rowid > 0)")
     # The fast path's header and blank lines are marked as failing too, so that `failed_check is null`
-    # alone selects the loadable rows: with a second condition under them, DuckDB guessed
-    # fct_consumables' lines fewer than the sessions and built its hash join on the lines
-    # (+2 s of the build at 1M sessions under a tight memory limit).
+    # alone selects the loadable rows, one condition under every mart instead of three. (It does not
+    # settle fct_consumables' join order: the header fails its checks anyway, so DuckDB guesses the
+    # condition keeps a fifth of the rows; JOINS_AS_WRITTEN does.)
     con.execute(f"update {stem}_rows set failed_check = failed(null, 'not a record') "
                 "where source_line is null and (rowid = 0 or _is_blank)")
     if entity.id_column is not None:
