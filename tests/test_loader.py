@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
+import queries.load as load_module
 from queries.contract import ENTITIES
 from queries.load import LoadError, load, open_database
 from tests.conftest import ROOT, booking, complaint, consumable, session, write_export
@@ -551,6 +554,73 @@ def test_a_slow_load_reports_progress_up_to_one(simple_export):
     assert all(isinstance(message, str) and message for _, message in calls)
 
 
+def test_progress_is_reported_from_the_thread_that_called_load(simple_export):
+    # A Streamlit page draws its progress bar from its own thread only; staging runs in others.
+    threads = set()
+    load(simple_export, progress=lambda fraction, message: threads.add(threading.current_thread()),
+         clock=FakeClock(0.5)).connection.close()
+    assert threads == {threading.current_thread()}
+
+
+# --- Exports staged side by side ------------------------------------------------
+
+def test_exports_are_staged_two_at_a_time(monkeypatch, simple_export):
+    # Each staging task waits for another to be running beside it: one after another, they would time out.
+    both_running = threading.Barrier(2, timeout=10)
+    threads = set()
+    stage = load_module._stage
+
+    def stage_beside_another(con, source, keep_layers, report):
+        threads.add(threading.current_thread())
+        if source.entity.name in ("bookings", "sessions"):
+            both_running.wait()
+        stage(con, source, keep_layers, report)
+
+    monkeypatch.setattr(load_module, "_stage", stage_beside_another)
+    con = load(simple_export).connection
+    assert len(threads) == 2 and threading.current_thread() not in threads
+    assert con.execute("select count(*) from fct_sessions").fetchone()[0] > 0
+
+
+def test_a_failing_export_stops_the_statement_staging_another():
+    con = duckdb.connect()
+    con.execute(f"attach ':memory:' as {load_module.STAGING_DATABASE}")
+    started = threading.Event()
+
+    def long_statement(cursor):
+        started.set()
+        cursor.execute("select sum(hash(i)) from range(2e10::bigint) as t(i)").fetchall()  # a minute or more
+
+    def failing(cursor):
+        started.wait(10)
+        time.sleep(0.2)  # the other statement is under way
+        raise LoadError("sessions.csv: cannot be read")
+
+    began = time.monotonic()
+    with pytest.raises(LoadError, match="sessions.csv"):
+        load_module._run_tasks(con, [long_statement, failing], 2, lambda: None)
+    assert time.monotonic() - began < 20  # interrupted, not run to its end
+
+
+def test_a_failed_load_leaves_the_previous_database_as_it_was(tmp_path, simple_export, monkeypatch):
+    (tmp_path / "db").mkdir()
+    db = tmp_path / "db" / "clinic.duckdb"
+    load(simple_export, db).connection.close()
+    before = db.read_bytes()
+    stage = load_module._stage
+
+    def failing_for_sessions(con, source, keep_layers, report):
+        if source.entity.name == "sessions":
+            raise duckdb.IOException("disk full")
+        stage(con, source, keep_layers, report)
+
+    monkeypatch.setattr(load_module, "_stage", failing_for_sessions)
+    with pytest.raises(LoadError, match="disk full"):
+        load(simple_export, db)
+    assert db.read_bytes() == before
+    assert [p.name for p in db.parent.iterdir()] == ["clinic.duckdb"]  # nothing half-built or spilled left
+
+
 # --- Column map ---------------------------------------------------------------
 
 THEIR_EXPORT = {
@@ -809,24 +879,28 @@ def load_both_ways(folder: Path, monkeypatch) -> tuple[dict, dict, list[bool]]:
     Each way loads twice. Keeping the layers, the fast path's raw layer is a table of DuckDB's records,
     numbered by its rowid. Dropping them (as every real load does), staging reads the records as they are
     parsed and its own table's rowid numbers them: that load's built tables are under "dropped <name>".
-    `taken` says, per file and load, whether the fast path took it.
+    `taken` says, per load and file (in the contract's order), whether the fast path took it.
     """
     import queries.load as loader
 
     taken: list[bool] = []
+    this_load: dict[str, bool] = {}  # files are staged side by side, in no set order
     fast = loader._stage_fast
 
-    def spy(*args, **kwargs):
-        taken.append(fast(*args, **kwargs))
-        return taken[-1]
+    def spy(con, source, *args, **kwargs):
+        this_load[source.entity.name] = fast(con, source, *args, **kwargs)
+        return this_load[source.entity.name]
+
+    def built(**kwargs) -> dict:
+        con = load(folder, **kwargs).connection
+        taken.extend(this_load.pop(name) for name in ENTITIES if name in this_load)
+        built = contents(con)
+        con.close()
+        return built
 
     def tables() -> dict:
-        con = load(folder, keep_layers=True).connection
-        kept = contents(con)
-        con.close()
-        con = load(folder).connection
-        dropped = contents(con)
-        con.close()
+        kept = built(keep_layers=True)
+        dropped = built()
         assert not any(name.startswith(("raw_", "stg_")) for name in dropped)
         return kept | {f"dropped {name}": table for name, table in dropped.items()}
 
