@@ -43,7 +43,10 @@ OPTIONAL = {
     "patients": True,
     "export_date": None,  # load_meta's default_as_of, looked up when a query names it (tests may force another)
     "patient_key_max": None,  # load_meta's: the bound of distinct_patients' keys, looked up when a query names it
+    "count_lots": None,  # load_meta's: how many lots the export has (lot_trace's bound on its patient bits)
 }
+# The parameters above looked up in load_meta when a query names one and the caller gave none.
+LOAD_META_PARAMETERS = {"export_date": "default_as_of", "patient_key_max": "patient_key_max", "count_lots": "count_lots"}
 
 # What each query may group by ($dimension); the SQL's CASE names the same values.
 _SESSION_DIMENSIONS = ("treatment", "location", "practitioner", "body_area", "concern")
@@ -136,11 +139,10 @@ def run_query(
         missing = used - everything.keys()
         if missing:
             raise TypeError(f"query {name} needs parameters {sorted(missing)}")
-        if "export_date" in used and everything.get("export_date") is None:
-            # The export's date, for a query with a branch built at load for that date (recall_list).
-            everything["export_date"] = default_as_of(con)
-        if "patient_key_max" in used and everything.get("patient_key_max") is None:
-            everything["patient_key_max"] = _load_meta(con, "patient_key_max")
+        # export_date: the export's date, for a query with a branch built at load for that date (recall_list).
+        for parameter, column in LOAD_META_PARAMETERS.items():
+            if parameter in used and everything.get(parameter) is None:
+                everything[parameter] = _load_meta(con, column)
         params = {k: everything[k] for k in used}
     # A cursor per call: a DuckDB connection must not be shared across threads.
     with con.cursor() as cursor:
@@ -152,7 +154,7 @@ def default_as_of(con: duckdb.DuckDBPyConnection) -> date:
 
 
 def _load_meta(con: duckdb.DuckDBPyConnection, column: str):
-    if column not in ("default_as_of", "patient_key_max"):
+    if column not in LOAD_META_PARAMETERS.values():
         raise ValueError(f"not a load_meta column the queries read: {column!r}")
     with con.cursor() as cursor:
         return cursor.execute(f"select {column} from load_meta").fetchone()[0]

@@ -39,9 +39,9 @@ import pyarrow as pa
 from queries.contract import ENTITIES, Entity, normalise_name
 
 SQL_DIR = Path(__file__).parent / "sql"
-SCHEMA_VERSION = "8"  # 3: dim_filter_options, no raw or staging layers; 4: is_first_booking_of_patient;
+SCHEMA_VERSION = "9"  # 3: dim_filter_options, no raw or staging layers; 4: is_first_booking_of_patient;
 # 5: is_first_session_of_patient, patient_count_sessions; 6: fct_last_visits; 7: patient_key;
-# 8: dim_patients, its patient_key in fct_bookings too, load_meta.patient_key_max
+# 8: dim_patients, its patient_key in fct_bookings too, load_meta.patient_key_max; 9: load_meta.count_lots
 COLUMN_MAP_NAME = "column_map.toml"
 # How `04/03/2025` reads: month first (US, the default) or day first (`date_order = "day_first"` in the map).
 DATE_ORDERS = ("month_first", "day_first")

@@ -872,6 +872,41 @@ def test_lot_trace(lots):
         (5, "2025-05-10", "2025-05-14", "North")]
 
 
+# lot_trace counts a lot's patients as bits when count_lots x patient_key_max bits fit its bound, else as
+# lot and patient pairs: a count_lots forced past the bound takes the pairs.
+BOTH_WAYS = [pytest.param(None, id="patients as bits"), pytest.param(10**9, id="patients as pairs")]
+
+
+@pytest.mark.parametrize("count_lots", BOTH_WAYS)
+def test_lot_trace_counts_a_patient_once_per_lot(export, count_lots):
+    # P1 used lot A twice (North, then South) and lot B once; P2 used A once. Two lines of A in one session
+    # (S1: a tip and a spare of the same lot) are one session.
+    con = export(
+        sessions=[session("S1", "P1", "2025-05-01", location="North"), session("S2", "P1", "2025-05-20", location="South"),
+                  session("S3", "P2", "2025-05-03", location="North")],
+        consumables=[consumable("S1", TIP, lot="A"), consumable("S1", TIP, lot="A"), consumable("S1", GEL, lot="B", unit="ml"),
+                     consumable("S2", TIP, lot="A"), consumable("S3", TIP, lot="A")],
+    )
+    frame = run(con, "lot_trace", count_lots=count_lots)
+    assert rows(frame.sort_values("lot"), "lot", "count_sessions", "count_patients", "first_used_on", "last_used_on",
+                "locations") == [("A", 3, 2, "2025-05-01", "2025-05-20", "North, South"),
+                                 ("B", 1, 1, "2025-05-01", "2025-05-01", "North")]
+
+
+@pytest.mark.parametrize("count_lots", BOTH_WAYS)
+@pytest.mark.parametrize("filters", [
+    pytest.param(Filters(), id="everything"),
+    pytest.param(Filters(end=d("2025-05-12")), id="a period"),
+    pytest.param(Filters(locations=("North",)), id="a location"),
+])
+def test_lot_trace_is_the_same_either_way(lots, filters, count_lots):
+    assert run(lots, "lot_trace", filters, count_lots=count_lots).equals(run(lots, "lot_trace", filters))
+
+
+def test_lot_trace_reads_its_bound_from_load_meta(lots):
+    assert lots.execute("select count_lots from load_meta").fetchone() == (7,)  # " T-1 " is T-1; "" and "   " no lot
+
+
 @pytest.mark.parametrize("filters, as_of, expected", [
     pytest.param(Filters(), AS_OF, {"BAD": (5, 4, True), "OK": (20, 1, False)}, id="everything"),
     # 3 in 3 against 1 in 12 elsewhere: expected 0.25, P(X >= 3) = 1 - e^-0.25 (1 + 0.25 + 0.03125) = 0.0022.

@@ -18,7 +18,10 @@ final as (
         ) as data_starts_on,
         (select max(appointment_date) from fct_bookings) as last_appointment_on,
         -- The largest patient_key (0 without patients): the bound distinct_patients counts up to.
-        coalesce((select max(patient_key) from dim_patients), 0) as patient_key_max
+        coalesce((select max(patient_key) from dim_patients), 0) as patient_key_max,
+        -- The distinct lots of the loaded consumable lines: lot_trace holds a set of patient bits per
+        -- lot when count_lots * patient_key_max bits stay under its bound.
+        (select count(distinct lot) from stg_consumables) as count_lots
     from load_info as i
 )
 
