@@ -38,7 +38,8 @@ create or replace macro joined_distinct(values) as
 -- keys (at 1M sessions the Demand page's counts took a third of the time). `key_max` is
 -- $patient_key_max (queries/api.py looks it up in load_meta); a key above it is an error, not a
 -- miscount. Each group holds patient_key_max / 8 bytes (50 KB at 1M sessions, 600 KB at 10M), so
--- use it where the groups are a chart's cells, not one per patient or per lot.
+-- use it where the groups are a chart's cells, not one per patient; one per lot only under a bound
+-- on lots x patients (lot_trace).
 create or replace macro distinct_patients(patient_key, key_max) as
     coalesce(bit_count(bitstring_agg(patient_key, 1, key_max)), 0);
 
