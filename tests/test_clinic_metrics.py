@@ -683,6 +683,18 @@ def test_consumables_by_item_groups_by_item(supplies, filters, expected):
     assert_rows(run(supplies, "consumables_by_item", filters), ITEM_COLUMNS, expected)
 
 
+@pytest.mark.parametrize("categories, expected", [
+    pytest.param(["other", "numbing", "other"], "other", id="the most common category"),
+    pytest.param(["other", "numbing"], "numbing", id="a tie: the first alphabetically"),
+    pytest.param(["other", "numbing", "numbing", "other"], "numbing", id="a tie over two sessions each"),
+])
+def test_consumables_by_item_gives_an_item_its_most_common_category(export, categories, expected):
+    con = export(sessions=[session(f"S{i}", f"P{i}", "2025-05-10") for i in range(len(categories))],
+                 consumables=[consumable(f"S{i}", GEL, category=c, unit="ml") for i, c in enumerate(categories)])
+    assert rows(run(con, "consumables_by_item"), "item", "category", "count_sessions") == [
+        (GEL, expected, len(categories))]
+
+
 @pytest.mark.parametrize("grain, expected", [
     pytest.param("month", [("2025-05-01", TIP, 1.0, 4.5, 0), ("2025-05-01", GEL, 2.0, 2.5, 0),
                            ("2025-06-01", TIP, 1.0, 4.5, 0), ("2025-06-01", GEL, 13.0, 13.0, 1)], id="month"),
