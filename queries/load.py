@@ -626,9 +626,10 @@ def _stage(con, source: SourceFile, keep_layers: bool, report: Callable[[float, 
 
 # Exports are staged two at a time, each on a cursor of its own: one statement leaves a core idle for
 # part of its time (DuckDB's ordered insert, the csv module and the byte scans in Python), and the
-# other fills it. At 1M sessions the load took about 1.1 s less (16.1 / 17.3 s against 17.4 / 18.4 s,
-# runs interleaved, 2026-11-29). Building the marts the same way, each once the marts it reads were
-# built, gained nothing measurable, so they are built one after another.
+# other fills it. At 1M sessions the load took 0.7-1.9 s less (16.2-16.5 s against 17.2-18.2 s, three
+# runs interleaved with the code before, 2026-11-29). Building the marts the same way, each once the
+# marts it reads were built, gained nothing measurable, so they are built one after another. Two
+# statements share the memory limit: beyond it they spill, as one does.
 STAGING_WORKERS = 2
 PROGRESS_POLL_SECONDS = 0.2
 
