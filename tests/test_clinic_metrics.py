@@ -495,6 +495,29 @@ def test_recall_first_rows_count_them_all(recall, max_rows, at_export):
     assert set(first["count_patients_due"]) == {len(every)}
 
 
+@pytest.mark.parametrize("last_day, expected", [
+    pytest.param([("face", "North", "Ana")], ("face", "North", "Ana"), id="one session"),
+    pytest.param([("face", "North", "Ana"), ("face", "North", "Ana")], ("face", "North", "Ana"),
+                 id="two alike: each once"),
+    pytest.param([("neck", None, "Ana"), ("face", "North", "Ana")], ("face, neck", "North", "Ana"),
+                 id="two areas, one location missing"),
+    pytest.param([("face", None, None), ("face", None, None)], ("face", None, None), id="none recorded"),
+    pytest.param([("face", "South", "Ana"), ("face", "North", "Ana")], ("face", "North, South", "Ana"),
+                 id="two locations, the rest alike"),
+    pytest.param([("face", "North", "Ana"), ("face", "North", "Cara")], ("face", "North", "Ana, Cara"),
+                 id="two practitioners, the rest alike"),
+])
+def test_the_last_visit_lists_each_value_once(export, last_day, expected):
+    sessions = [session("S0", "P1", "2025-01-10", location="South", practitioner="Cara")] + [
+        session(f"S{i}", "P1", "2025-05-01", body_area=area, location=location, practitioner=practitioner)
+        for i, (area, location, practitioner) in enumerate(last_day, start=1)]
+    con = export(sessions=sessions)
+    export_date = default_as_of(con)
+    built = run(con, "recall_list", as_of=export_date, min_days=0)
+    assert rows(built, "body_areas", "locations", "practitioners") == [expected]
+    pd.testing.assert_frame_equal(built, run(con, "recall_list", as_of=export_date, min_days=0, export_date=OTHER_DAY))
+
+
 def test_recall_at_the_export_date_reads_fct_last_visits(export):
     con = export(bookings=[booking("B1", "P1", "2025-05-01", booked_at="2025-04-01")],
                  sessions=[session("S1", "P1", "2025-05-01", booking_id="B1"), session("S2", "P2", "2025-06-30")])

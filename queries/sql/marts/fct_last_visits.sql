@@ -21,7 +21,20 @@ last_day_sessions as (
     semi join last_days as d on d.patient_id = s.patient_id and d.last_session_date = s.session_date
 ),
 
-visits as (
+-- Most patients' last day has one value of each (one session, or two areas treated alike): min and
+-- max tell which, and only the patients with two or more list theirs.
+visit_ranges as (
+    select
+        patient_id,
+        min(treatment) as treatment, max(treatment) as max_treatment,
+        min(body_area) as body_area, max(body_area) as max_body_area,
+        min(location) as location, max(location) as max_location,
+        min(practitioner) as practitioner, max(practitioner) as max_practitioner
+    from last_day_sessions
+    group by patient_id
+),
+
+mixed_visits as (
     select
         patient_id,
         joined_distinct(list(treatment)) as treatments,
@@ -29,7 +42,23 @@ visits as (
         joined_distinct(list(location)) as locations,
         joined_distinct(list(practitioner)) as practitioners
     from last_day_sessions
+    where patient_id in (
+        select patient_id from visit_ranges
+        where treatment <> max_treatment or body_area <> max_body_area
+           or location <> max_location or practitioner <> max_practitioner
+    )
     group by patient_id
+),
+
+visits as (
+    select
+        r.patient_id,
+        coalesce(m.treatments, r.treatment) as treatments,
+        coalesce(m.body_areas, r.body_area) as body_areas,
+        coalesce(m.locations, r.location) as locations,
+        coalesce(m.practitioners, r.practitioner) as practitioners
+    from visit_ranges as r
+    left join mixed_visits as m using (patient_id)
 ),
 
 -- A booking made by the export's date for a later day, not cancelled: the patient has one ahead.
