@@ -732,9 +732,8 @@ def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_labe
 
     # The largest first: the small ones then fill in beside it rather than leave it running alone.
     tasks = [stage(name, source) for name, source in sorted(sources.items(), key=lambda item: -sizes[item[0]])]
+    # Every staging table is read by a mart; a csv-path raw table went with its task (see _stage).
     _run_tasks(con, tasks, 1 if keep_layers else STAGING_WORKERS, lambda: reporter(0.7 * shares.done(), shares.message))
-    if not keep_layers:
-        _drop_unread(con, [sql for _, sql in marts])
 
     con.execute(_sql("marts", "functions"))  # fct_last_visits uses joined_distinct
     for step, (name, sql) in enumerate(marts):
