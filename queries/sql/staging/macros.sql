@@ -9,12 +9,16 @@ create or replace macro normalise_in(value, known) as
     case when list_contains(known, value) then value else normalise(value) end;
 
 -- Surrounding white space is noise; an empty cell is a missing value; Excel's
--- `="00123"` (written to keep leading zeros) means 00123.
-create or replace macro clean_text(value) as nullif(
-    case when starts_with(trim(value), '="') and ends_with(trim(value), '"') and length(trim(value)) >= 3
-         then trim(value)[3:-2]
-         else trim(value) end,
-    '');
+-- `="00123"` (written to keep leading zeros) means 00123. In a file queries/load.py
+-- found tidy (no cell with either of the first two), only the empty cell is left to
+-- clean: the variable is a constant when a statement is bound, so DuckDB drops the
+-- other branch.
+create or replace macro clean_text(value) as
+    case when getvariable('is_tidy') then nullif(value, '') else nullif(
+        case when starts_with(trim(value), '="') and ends_with(trim(value), '"') and length(trim(value)) >= 3
+             then trim(value)[3:-2]
+             else trim(value) end,
+        '') end;
 
 -- A cleaned value as a timestamp: ISO 8601 with a space or a T, a bare date
 -- (midnight), or US month-first (day-first when the column map says
