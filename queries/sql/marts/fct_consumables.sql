@@ -17,9 +17,26 @@ sessions as (
 -- aggregates rather than windows: no sort of every line. The first line of an item is a lotted
 -- one when any of its lines has a lot. Only groups of several lines are kept: a line in no such
 -- group is the first of its own, and the joins below look up the few there are.
+-- Each group found in two steps: the keys' hashes seen more than once (one integer per group, so
+-- far cheaper to group than the strings: fct_consumables 3.8-4.2 -> 3.3-3.4 s at 1M sessions), then
+-- the exact groups of the few lines with such a hash. A collision only lets a line through to the
+-- second step, which groups by the values themselves.
+item_hashes as (
+    select hash(session_id, item) as key_hash from consumables group by all having count(*) > 1
+),
+
+lot_hashes as (
+    select hash(session_id, lot) as key_hash from consumables where lot is not null group by all having count(*) > 1
+),
+
+category_unit_hashes as (
+    select hash(session_id, category, unit) as key_hash from consumables group by all having count(*) > 1
+),
+
 repeated_items as (
     select session_id, item, coalesce(min(source_line) filter (where lot is not null), min(source_line)) as first_line
     from consumables
+    where hash(session_id, item) in (select key_hash from item_hashes)
     group by session_id, item
     having count(*) > 1
 ),
@@ -27,7 +44,7 @@ repeated_items as (
 repeated_lots as (
     select session_id, lot, min(source_line) as first_line
     from consumables
-    where lot is not null
+    where lot is not null and hash(session_id, lot) in (select key_hash from lot_hashes)
     group by session_id, lot
     having count(*) > 1
 ),
@@ -35,6 +52,7 @@ repeated_lots as (
 repeated_category_units as (
     select session_id, category, unit, min(source_line) as first_line
     from consumables
+    where hash(session_id, category, unit) in (select key_hash from category_unit_hashes)
     group by session_id, category, unit
     having count(*) > 1
 ),
