@@ -408,7 +408,8 @@ _CELL_EDGES[list(b',\n\r"')] = True
 def _tidy(block: bytes) -> bool:
     """True when no cell in `block` (whole lines) is one clean_text would change but by making it null:
     no space at either end of a cell, no other character trim() removes anywhere, no `="`."""
-    if b'="' in block or (not block.isascii() and _TRIMMED_UNICODE.search(block)):
+    # One-byte searches first: a two-byte one runs at a tenth of memchr's speed.
+    if (b"=" in block and b'="' in block) or (not block.isascii() and _TRIMMED_UNICODE.search(block)):
         return False
     codes = np.frombuffer(block, dtype=np.uint8)
     spaces = np.flatnonzero(codes == 32)  # a space is common inside cells; only its neighbours matter
