@@ -9,11 +9,14 @@ error on stderr).
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import math
 import sys
 from datetime import date
 from pathlib import Path
+
+import pandas as pd
 
 from queries import export
 from queries.api import Filters, default_as_of, nothing_to_report, run_query
@@ -33,20 +36,54 @@ def _counts(frame, key: str, value: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in zip(frame[key], frame[value], strict=True) if v}
 
 
+# Every query the report reads: its key below -> (query, parameters beyond the filters, the export it
+# needs, None: any). They run REPORT_WORKERS at a time, each on a cursor of its own, in this order: the
+# slowest first, so that the small ones fill in beside them. At 1M sessions one at a time left a core
+# idle for much of each (DuckDB's planning and the hand-over to pandas run on one thread).
+REPORT_QUERIES: dict[str, tuple[str, dict, str | None]] = {
+    "lot_trace": ("lot_trace", {}, "consumables"),
+    "demand_by_concern_month_channel": ("demand_by_concern_month_channel", {}, None),
+    "recall_list": ("recall_list", {}, None),
+    "consumables_by_item": ("consumables_by_item", {}, "consumables"),
+    "consultation_conversion": ("consultation_conversion", {}, None),
+    "complaints_control": ("complaints_control", {}, "complaints"),
+    # The report prints no patient count (those are for marketing's small-cell rule): not computed.
+    "booking_rates": ("booking_rates", {"patients": False}, None),
+    "rebooking_6m": ("rebooking_6m", {"patients": False}, None),
+    "monthly": ("sessions_over_time", {"grain": "month", "patients": False}, None),
+    "complaint_rate": ("complaint_rate", {"patients": False}, "complaints"),
+    "consumables_summary": ("consumables_summary", {"patients": False}, "consumables"),
+    "rebooking_by_body_area": ("rebooking_by_dimension", {"dimension": "body_area"}, None),
+    "sessions_by_body_area": ("sessions_by_body_area", {}, None),
+    "complaints_by_category": ("complaints_by_category", {}, "complaints"),
+    "demand_by_concern": ("demand_by_concern", {}, None),
+}
+REPORT_WORKERS = 2
+
+
+def _run_report_queries(con, as_of: date, filters: Filters, present: set[str]) -> dict[str, pd.DataFrame]:
+    """REPORT_QUERIES' results (those whose export is present) by key."""
+    wanted = {key: (name, extra) for key, (name, extra, needs) in REPORT_QUERIES.items() if needs in (None, *present)}
+    with concurrent.futures.ThreadPoolExecutor(REPORT_WORKERS, thread_name_prefix="report") as pool:
+        started = {key: pool.submit(run_query, con, name, filters, as_of=as_of, **extra)
+                   for key, (name, extra) in wanted.items()}
+        return {key: future.result() for key, future in started.items()}
+
+
 def build_report(con, as_of: date | None = None, filters: Filters | None = None) -> dict:
     """Every SPEC §3 figure for the loaded data, as a plain dict."""
     as_of = as_of or default_as_of(con)
     filters = filters or Filters()
-
-    def one_row(name: str) -> dict:
-        # The report prints no patient count (those are for marketing's small-cell rule): not computed.
-        return run_query(con, name, filters, as_of=as_of, patients=False).iloc[0].to_dict()
-
     files = file_counts(con)
     present = {name for name, info in files.items() if info["is_present"]}
+    frames = _run_report_queries(con, as_of, filters, present)
+
+    def one_row(key: str) -> dict:
+        return frames[key].iloc[0].to_dict()
+
     booking_rates = one_row("booking_rates")
     rebooking = one_row("rebooking_6m")
-    monthly = run_query(con, "sessions_over_time", filters, as_of=as_of, grain="month", patients=False)
+    monthly = frames["monthly"]
 
     report: dict = {
         "as_of": as_of.isoformat(),
@@ -54,8 +91,7 @@ def build_report(con, as_of: date | None = None, filters: Filters | None = None)
             name: {"read": info["read"], "loaded": info["loaded"], "rejected": info["rejected"]}
             for name, info in files.items() if name in present
         },
-        "sessions_by_body_area": _counts(
-            run_query(con, "sessions_by_body_area", filters, as_of=as_of), "body_area", "count_sessions"),
+        "sessions_by_body_area": _counts(frames["sessions_by_body_area"], "body_area", "count_sessions"),
         "no_show_rate": _number(booking_rates["no_show_rate"]),
         "cancellation_rate": _number(booking_rates["cancellation_rate"]),
         "rebooking_6m": {
@@ -67,8 +103,7 @@ def build_report(con, as_of: date | None = None, filters: Filters | None = None)
     }
     if "complaints" in present:
         report["complaints_per_100_sessions"] = _number(one_row("complaint_rate")["complaints_per_100_sessions"])
-        report["complaints_by_category"] = _counts(
-            run_query(con, "complaints_by_category", filters, as_of=as_of), "category", "count_complaints")
+        report["complaints_by_category"] = _counts(frames["complaints_by_category"], "category", "count_complaints")
     if "consumables" in present:
         consumables = one_row("consumables_summary")
         report["consumables"] = {
@@ -76,8 +111,7 @@ def build_report(con, as_of: date | None = None, filters: Filters | None = None)
             "cost_per_session": _number(consumables["cost_per_session"]),
             "tip_compliance": _number(consumables["tip_compliance"]),
         }
-    report["demand_by_concern"] = _counts(
-        run_query(con, "demand_by_concern", filters, as_of=as_of), "concern", "count_bookings")
+    report["demand_by_concern"] = _counts(frames["demand_by_concern"], "concern", "count_bookings")
     report["monthly"] = {
         month.strftime("%Y-%m"): (
             {"sessions": int(sessions), "complaints": int(complaints)}
@@ -86,17 +120,14 @@ def build_report(con, as_of: date | None = None, filters: Filters | None = None)
         for month, sessions, complaints in zip(
             monthly["period_start"], monthly["count_sessions"], monthly["count_complaints"], strict=True)
     }
-    report |= clinic_figures(con, as_of, filters, present)
-    report |= marketing_figures(con, as_of, filters)
+    report |= clinic_figures(frames, present)
+    report |= marketing_figures(frames)
     return report
 
 
-def clinic_figures(con, as_of: date, filters: Filters, present: set[str]) -> dict:
+def clinic_figures(frames: dict[str, pd.DataFrame], present: set[str]) -> dict:
     """SPEC §3's keys for 2.7-2.11, from the queries the Clinic pages run."""
-    def run(name: str, **extra):
-        return run_query(con, name, filters, as_of=as_of, **extra)
-
-    by_area = run("rebooking_by_dimension", dimension="body_area")
+    by_area = frames["rebooking_by_body_area"]
     figures: dict = {
         "rebooking_6m_by_body_area": {
             row.dimension_value: {"eligible": int(row.count_eligible), "rebooked": int(row.count_rebooked),
@@ -104,10 +135,10 @@ def clinic_figures(con, as_of: date, filters: Filters, present: set[str]) -> dic
             for row in by_area.itertuples()
         },
         # SPEC 2.8's default bounds, whatever a practice's settings choose for its dashboard.
-        "recall": {"patients": len(run("recall_list"))},
+        "recall": {"patients": len(frames["recall_list"])},
     }
     if "complaints" in present:
-        control = run("complaints_control")
+        control = frames["complaints_control"]
         signals = control[control["is_signal"]]
         figures["complaints_control"] = {
             "centre_per_100": _number(control["centre_per_100"].iloc[0]) if len(control) else None,
@@ -118,25 +149,25 @@ def clinic_figures(con, as_of: date, filters: Filters, present: set[str]) -> dic
         figures["lots"] = {
             row.lot: {"sessions": int(row.count_sessions)}
             | ({"complaints": int(row.count_complaints)} if "complaints" in present else {})
-            for row in run("lot_trace").itertuples()
+            for row in frames["lot_trace"].itertuples()
         }
         figures["consumables_by_item"] = {
             row.item: {"quantity": float(row.quantity), "cost": float(row.cost), "sessions": int(row.count_sessions)}
-            for row in run("consumables_by_item").itertuples()
+            for row in frames["consumables_by_item"].itertuples()
         }
     return figures
 
 
-def marketing_figures(con, as_of: date, filters: Filters) -> dict:
+def marketing_figures(frames: dict[str, pd.DataFrame]) -> dict:
     """SPEC §3's keys for 2.12-2.13, from the queries the Demand page runs. Not suppressed (SPEC 2.14 is for
     marketing views; the report is the owner's)."""
-    demand = run_query(con, "demand_by_concern_month_channel", filters, as_of=as_of)
+    demand = frames["demand_by_concern_month_channel"]
     cells = demand[demand["month"].isna() & demand["concern"].notna() & demand["channel"].notna()]
     by_channel: dict[str, dict[str, int]] = {}
     for row in cells.itertuples():
         if row.count_bookings:
             by_channel.setdefault(row.concern, {})[row.channel] = int(row.count_bookings)
-    conversion = run_query(con, "consultation_conversion", filters, as_of=as_of)
+    conversion = frames["consultation_conversion"]
     overall = conversion[conversion["concern"].isna() & conversion["channel"].isna()].iloc[0]
     return {
         "demand_by_concern_channel": by_channel,

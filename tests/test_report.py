@@ -291,3 +291,32 @@ def test_an_export_with_nothing_loaded_exits_2_instead_of_figures_as_of_today(tm
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: nothing to report"), result.stderr
     assert "bookings.csv" in lines[0] and "sessions.csv" in lines[0]
+
+
+# --- running the queries ----------------------------------------------------------------------------------------------
+
+def test_the_report_runs_its_queries_two_at_a_time(monkeypatch):
+    # Each of the first two queries waits for the other to start: run one after another, the barrier breaks.
+    import threading
+
+    from queries import report as report_module
+    from queries.load import load
+
+    barrier = threading.Barrier(2, timeout=20)
+    run = report_module.run_query
+    first: list[str] = []
+
+    def meeting(con, name, *args, **kwargs):
+        if len(first) < 2:
+            first.append(name)
+            barrier.wait()
+        return run(con, name, *args, **kwargs)
+
+    con = load(SAMPLE_DATA).connection
+    monkeypatch.setattr(report_module, "REPORT_WORKERS", 1)
+    one_at_a_time = report_module.build_report(con)
+    monkeypatch.setattr(report_module, "REPORT_WORKERS", 2)
+    monkeypatch.setattr(report_module, "run_query", meeting)
+    two_at_a_time = report_module.build_report(con)
+    assert first == ["lot_trace", "demand_by_concern_month_channel"]  # the slowest first
+    assert two_at_a_time == one_at_a_time
