@@ -146,7 +146,19 @@ def run_query(
         params = {k: everything[k] for k in used}
     # A cursor per call: a DuckDB connection must not be shared across threads.
     with con.cursor() as cursor:
-        return cursor.execute(sql, params).df()
+        return as_text(cursor.execute(sql, params).df())
+
+
+def as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its Categorical columns as the text columns a VARCHAR gives: DuckDB hands an ENUM
+    (fct_consumables' few-valued columns, marts/fct_consumables_types.sql) to pandas as a Categorical,
+    whose ordering, grouping and missing values differ."""
+    for column in frame.columns[[isinstance(dtype, pd.CategoricalDtype) for dtype in frame.dtypes]]:
+        values = frame[column]
+        # An all-null VARCHAR comes as objects (None); otherwise as pandas' text type (NaN).
+        frame[column] = (values.astype(str) if values.notna().any()
+                          else pd.Series([None] * len(values), index=frame.index, dtype=object))
+    return frame
 
 
 def default_as_of(con: duckdb.DuckDBPyConnection) -> date:

@@ -29,7 +29,7 @@ import duckdb
 import pandas as pd
 import xlsxwriter
 
-from queries.api import Filters, parameters
+from queries.api import Filters, as_text, parameters
 from queries.export import defuse, number_formats, starts_like_formula
 
 SQL_DIR = Path(__file__).parent / "sql" / "explore"
@@ -447,7 +447,7 @@ def fetch_page(con: duckdb.DuckDBPyConnection, query: Query, filters: Filters, a
     sql, params = rows_sql(query, filters, as_of, limit=page_size, offset=(page - 1) * page_size,
                            with_patient=with_patient)
     with con.cursor() as cursor:
-        return cursor.execute(sql, params).df()
+        return as_text(cursor.execute(sql, params).df())
 
 
 def distinct_values(con: duckdb.DuckDBPyConnection, query: Query, column: str, filters: Filters,
@@ -460,7 +460,7 @@ def distinct_values(con: duckdb.DuckDBPyConnection, query: Query, column: str, f
 def patient_history(con: duckdb.DuckDBPyConnection, patient_id: str, as_of: date) -> pd.DataFrame:
     sql, params = history_sql(patient_id, as_of)
     with con.cursor() as cursor:
-        return cursor.execute(sql, params).df()
+        return as_text(cursor.execute(sql, params).df())
 
 
 def iter_rows(con: duckdb.DuckDBPyConnection, query: Query, filters: Filters, as_of: date, *,

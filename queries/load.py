@@ -40,9 +40,10 @@ import pyarrow as pa
 from queries.contract import ENTITIES, Entity, normalise_name
 
 SQL_DIR = Path(__file__).parent / "sql"
-SCHEMA_VERSION = "9"  # 3: dim_filter_options, no raw or staging layers; 4: is_first_booking_of_patient;
+SCHEMA_VERSION = "10"  # 3: dim_filter_options, no raw or staging layers; 4: is_first_booking_of_patient;
 # 5: is_first_session_of_patient, patient_count_sessions; 6: fct_last_visits; 7: patient_key;
-# 8: dim_patients, its patient_key in fct_bookings too, load_meta.patient_key_max; 9: load_meta.count_lots
+# 8: dim_patients, its patient_key in fct_bookings too, load_meta.patient_key_max; 9: load_meta.count_lots;
+# 10: fct_consumables' ENUM columns
 COLUMN_MAP_NAME = "column_map.toml"
 # How `04/03/2025` reads: month first (US, the default) or day first (`date_order = "day_first"` in the map).
 DATE_ORDERS = ("month_first", "day_first")
@@ -76,6 +77,8 @@ MART_MODELS = (
 # then looked fewer than its sessions, and at 10M sessions the table was built on 37M lines instead
 # of 10M sessions, spilling (fct_consumables 41.6 s -> 56.5 s).
 JOINS_AS_WRITTEN = {"fct_consumables"}
+# Statements (sql/marts/<file>.sql) run just before a mart: the ENUM types its columns are cast to.
+BEFORE_MART = {"fct_consumables": "fct_consumables_types"}
 
 Progress = Callable[[float, str], None]
 
@@ -781,6 +784,8 @@ def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_labe
     con.execute(_sql("marts", "functions"))  # fct_last_visits uses joined_distinct
     for step, (name, sql) in enumerate(marts):
         reporter(0.7 + 0.3 * step / len(marts), f"Building {name}")
+        if name in BEFORE_MART:
+            con.execute(_sql("marts", BEFORE_MART[name]))
         if name in JOINS_AS_WRITTEN:
             con.execute("set disabled_optimizers = 'build_side_probe_side'")
         try:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 from datetime import date, timedelta
 
+import duckdb
 import pandas as pd
 import pytest
 from conftest import booking, complaint, consumable, session, write_export
 
-from queries.api import DIMENSIONS, Filters, default_as_of, run_query
+from queries.api import DIMENSIONS, Filters, as_text, default_as_of, run_query
 from queries.load import load
 
 AS_OF = date(2025, 6, 30)
@@ -704,6 +705,50 @@ ITEM_COLUMNS = ("item", "category", "unit", "quantity", "cost", "count_uncosted_
 ])
 def test_consumables_by_item_groups_by_item(supplies, filters, expected):
     assert_rows(run(supplies, "consumables_by_item", filters), ITEM_COLUMNS, expected)
+
+
+# fct_consumables keeps its few-valued text as ENUMs (marts/fct_consumables_types.sql); queries give text.
+ENUM_COLUMNS = {"item": "consumable_item", "category": "consumable_category", "unit": "consumable_unit",
+                **{column: f"session_{column}" for column in ("location", "practitioner", "treatment", "body_area",
+                                                              "concern")}}
+
+
+def test_the_consumables_mart_keeps_few_valued_text_as_enums(supplies):
+    types = dict(supplies.execute("select column_name, data_type from duckdb_columns() "
+                                  "where table_name = 'fct_consumables'").fetchall())
+    assert {column for column, kind in types.items() if kind.startswith("ENUM")} == set(ENUM_COLUMNS)
+    # Each one's values in text order, so that ordering by the column orders by its text.
+    for column, type_name in ENUM_COLUMNS.items():
+        values = supplies.execute(f"select enum_range(null::{type_name})").fetchone()[0]
+        held = supplies.execute(f"select distinct {column}::varchar from fct_consumables").fetchall()
+        assert values == sorted(values)
+        assert {value for (value,) in held} - {None} <= set(values)
+
+
+@pytest.mark.parametrize("values", [["b", "a", None], [None, None], ["a"], []],
+                         ids=["values-and-null", "all-null", "one", "no-rows"])
+def test_as_text_gives_an_enum_as_duckdb_gives_text(values):
+    con = duckdb.connect()
+    con.execute("create type letter as enum ('a', 'b'); create table t (position integer, e letter, v varchar)")
+    for row in enumerate(values):
+        con.execute("insert into t values (?, ?, ?)", [*row, row[1]])
+    as_enum = con.execute("select e as x from t order by position").df()
+    as_varchar = con.execute("select v as x from t order by position").df()
+    assert isinstance(as_enum["x"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_frame_equal(as_text(as_enum), as_varchar)
+
+
+@pytest.mark.parametrize("name, columns", [
+    ("consumables_by_item", ("item", "category")),
+    ("consumables_by_item_month", ("item",)),
+    ("numbing_by_area", ("body_area", "unit")),
+])
+def test_queries_over_enums_give_text_as_the_other_queries_do(supplies, name, columns):
+    frame = run(supplies, name)
+    text = run(supplies, "sessions_by_body_area")["body_area"].dtype  # a VARCHAR column's
+    assert len(frame)
+    for column in columns:
+        assert frame[column].dtype == text, column
 
 
 @pytest.mark.parametrize("categories, expected", [

@@ -13,7 +13,7 @@ from conftest import booking, session, write_export
 
 from queries.api import Filters, run_query
 from queries.load import load
-from queries.report import marketing_figures
+from queries.report import build_report
 
 AS_OF = date(2025, 6, 30)
 ALL = None
@@ -167,7 +167,7 @@ def test_consultation_conversion_by_concern_and_channel(consultations_by_group):
 
 
 def test_the_report_takes_conversion_from_the_same_query(consultations_by_group):
-    figures = marketing_figures(consultations_by_group, AS_OF, Filters())["consultation_conversion"]
+    figures = build_report(consultations_by_group, AS_OF)["consultation_conversion"]
     assert figures == {"eligible": 4, "converted": 3, "pending": 1, "rate": 0.75,
                        "by_concern": {"acne_scars": {"eligible": 2, "converted": 1},
                                       "fine_lines": {"eligible": 1, "converted": 1},
@@ -198,7 +198,7 @@ def test_channel_spellings_are_one_channel(channels):
         ("acne_scars", "unknown", 1, 1), (None, "unknown", 1, 1),
         ("acne_scars", "walk_in", 1, 1), (None, "walk_in", 1, 1),
     ]
-    assert marketing_figures(channels, AS_OF, Filters())["demand_by_concern_channel"] == {
+    assert build_report(channels, AS_OF)["demand_by_concern_channel"] == {
         "acne_scars": {"google_ads": 3, "unknown": 1, "walk_in": 1}, "unknown": {"google_ads": 1}}
 
 

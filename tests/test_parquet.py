@@ -52,7 +52,10 @@ def test_facts_are_partitioned_by_year_and_month_of_their_date(built):
 @pytest.mark.parametrize("table", [*FACTS, "load_files", "load_rejects", "load_warnings", "data_quality", "load_meta"])
 def test_every_table_reads_back_with_its_rows_and_types(built, table):
     _, duck, parquet = built
-    assert parquet.execute(f"describe {table}").fetchall() == duck.execute(f"describe {table}").fetchall()
+    # An ENUM (fct_consumables' few-valued columns) is written as Parquet's text and read back as VARCHAR.
+    types = [(name, "VARCHAR" if kind.startswith("ENUM(") else kind, *rest)
+             for name, kind, *rest in duck.execute(f"describe {table}").fetchall()]
+    assert parquet.execute(f"describe {table}").fetchall() == types
     assert parquet.execute(f"from {table} order by all").fetchall() == duck.execute(f"from {table} order by all").fetchall()
 
 

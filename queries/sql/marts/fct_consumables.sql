@@ -59,16 +59,21 @@ repeated_category_units as (
 
 final as (
     select
-        c.*,
+        -- ENUMs: see fct_consumables_types.sql.
+        c.* replace (
+            c.item::consumable_item as item,
+            c.category::consumable_category as category,
+            c.unit::consumable_unit as unit
+        ),
         c.quantity * c.unit_cost as cost,
         s.session_id is not null as has_session,
         s.session_date,
         s.session_month,
-        s.location,
-        s.practitioner,
-        s.treatment,
-        s.body_area,
-        s.concern,
+        s.location::session_location as location,
+        s.practitioner::session_practitioner as practitioner,
+        s.treatment::session_treatment as treatment,
+        s.body_area::session_body_area as body_area,
+        s.concern::session_concern as concern,
         s.is_micro_needling,
         s.patient_id,
         s.patient_key,  -- the session's (dim_patients' key): for counting patients
