@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import codecs
 import concurrent.futures
 import contextlib
 import csv
@@ -181,14 +182,27 @@ def _encoding(path: Path) -> str:
     # A UTF-16 BOM is probed too: a file cut short at an odd byte would otherwise fail mid-build.
     utf16 = start.startswith((b"\xff\xfe", b"\xfe\xff"))
     for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "cp1252"):
-        try:
-            with path.open(encoding=encoding, newline="") as probe:
-                for _ in iter(lambda: probe.read(1 << 20), ""):
-                    pass
+        if _decodes(path, encoding):
             return encoding
-        except UnicodeDecodeError:
-            continue
     raise LoadError(f"{path.name}: not a text file in UTF-8, UTF-16 or Windows-1252; export it again as CSV")
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    """Whether the whole file decodes. Read as bytes: a run of ASCII, which UTF-8 and Windows-1252 read as
+    it is, is only checked for being ASCII (a tenth of the time decoding takes; at 1M sessions the
+    probe was 0.3 s of the load before any file was read)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    ascii_is_text = encoding != "utf-16"
+    try:
+        with path.open("rb") as raw:
+            for chunk in iter(lambda: raw.read(FAST_SCAN_BYTES), b""):
+                if ascii_is_text and chunk.isascii() and not decoder.getstate()[0]:
+                    continue  # nothing pending from the chunk before: these bytes decode as they are
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _header_names(entity: Entity, header: list[str], renames: dict[str, str], file_name: str) -> list[str]:

@@ -361,6 +361,31 @@ def test_windows_1252_file_is_read_as_such(tmp_path):
     assert rows(con, "select practitioner, location from stg_sessions") == [("Zoë Müller", "Café Street")]
 
 
+# The probe reads bytes in blocks (four here) and only checks an ASCII block for being ASCII, unless a
+# character is still open from the block before.
+@pytest.mark.parametrize("data, encoding", [
+    pytest.param(b"abcdefgh", "utf-8-sig", id="ascii"),
+    pytest.param(b"abc\xc3\xa9fgh", "utf-8-sig", id="a-character-across-blocks"),
+    pytest.param(b"abc\xc3efgh", "cp1252", id="a-character-cut-before-an-ascii-block"),
+    pytest.param(b"abc\xc3efgh\xa9xyz", "cp1252", id="a-character-split-by-an-ascii-block"),
+    pytest.param(b"abcdefg\xc3", "cp1252", id="a-character-cut-at-the-end"),
+    pytest.param(b"\xef\xbb\xbfabcdefgh", "utf-8-sig", id="bom"),
+    pytest.param(b"abc\x81efgh", None, id="no-encoding-reads-it"),
+    pytest.param("abcdefgh".encode("utf-16"), "utf-16", id="utf-16"),
+    pytest.param("abcdefgh".encode("utf-16")[:-1], None, id="utf-16-cut-at-an-odd-byte"),
+])
+def test_the_encoding_probe_reads_the_whole_file_in_blocks(tmp_path, monkeypatch, data, encoding):
+    import queries.load as loader
+
+    monkeypatch.setattr(loader, "FAST_SCAN_BYTES", 4)
+    (tmp_path / "x.csv").write_bytes(data)
+    if encoding is None:
+        with pytest.raises(LoadError, match="not a text file in UTF-8, UTF-16 or Windows-1252"):
+            loader._encoding(tmp_path / "x.csv")
+    else:
+        assert loader._encoding(tmp_path / "x.csv") == encoding
+
+
 def test_unclosed_quote_stops_the_load_instead_of_swallowing_rows(tmp_path):
     folder = write_export(tmp_path, bookings=[], sessions=[])
     (folder / "sessions.csv").write_text(
