@@ -386,6 +386,20 @@ def test_the_encoding_probe_reads_the_whole_file_in_blocks(tmp_path, monkeypatch
         assert loader._encoding(tmp_path / "x.csv") == encoding
 
 
+@pytest.mark.parametrize("data, encoding", [
+    pytest.param(b"a,b\n1,\xeb\n", None, id="ascii-header: left to staging"),
+    pytest.param(b"\xef\xbb\xbfa,b\n1,2\n", None, id="bom-and-ascii-header: left to staging"),
+    pytest.param(b"caf\xc3\xa9,b\n1,2\n", "utf-8-sig", id="utf-8-header"),
+    pytest.param(b"caf\xe9,b\n1,2\n", "cp1252", id="windows-1252-header"),
+    pytest.param("a,b\n1,2\n".encode("utf-16"), "utf-16", id="utf-16"),
+])
+def test_inspect_probes_the_encoding_only_when_the_header_needs_it(tmp_path, data, encoding):
+    import queries.load as loader
+
+    (tmp_path / "x.csv").write_bytes(data)
+    assert loader._header_encoding(tmp_path / "x.csv") == encoding
+
+
 def test_unclosed_quote_stops_the_load_instead_of_swallowing_rows(tmp_path):
     folder = write_export(tmp_path, bookings=[], sessions=[])
     (folder / "sessions.csv").write_text(
@@ -1042,6 +1056,11 @@ def test_a_file_found_tidy_is_not_trimmed(tmp_path, monkeypatch):
     pytest.param(FAST_BOOKINGS.replace(b"completed,,,,oops", b"completed" + b",x" * 40), id="more-fields-than-room"),
     pytest.param(FAST_BOOKINGS.replace(b"Peel,completed\r\n", b"Peel,completed\rB9,P9,,,,\r\n", 1), id="lone-cr"),
     pytest.param(FAST_BOOKINGS.replace(b"\xc3\xab", b"\xeb").replace(b"\xc2\xa0", b"\xa0"), id="windows-1252"),
+    # Bytes Python's UTF-8 decoder refuses, so Windows-1252 text: DuckDB's reader must refuse them too (the
+    # encoding of a file with a plain ASCII header is only probed when the fast path did not read it).
+    pytest.param(FAST_BOOKINGS.replace(b"\xc3\xab", b"\xed\xa0\x80"), id="utf-8-of-a-surrogate"),
+    pytest.param(FAST_BOOKINGS.replace(b"\xc3\xab", b"\xc0\xaf"), id="overlong-utf-8"),
+    pytest.param(FAST_BOOKINGS.replace(b"\xc3\xab", b"\xf5\x80\x80\x80"), id="beyond-unicode"),
 ])
 def test_a_file_the_fast_path_cannot_read_exactly_falls_back(tmp_path, monkeypatch, bookings):
     folder = write_bytes(tmp_path / "export", {"bookings.csv": bookings, "sessions.csv": SESSIONS_CSV})
