@@ -165,3 +165,22 @@ def test_compare_refuses_what_it_cannot_run(tmp_path):
         compare.main([f"{ROOT}:{tmp_path / 'missing.duckdb'}"])
     with pytest.raises(SystemExit):
         compare.main(["no-colon"])
+
+
+def test_ab_times_each_tree_in_turn_and_gives_their_ratios(capsys):
+    """benchmarks.ab (the interleaved A/B of the load and the report) on this tree twice, on the sample data."""
+    from benchmarks import ab
+
+    assert ab.main([str(SAMPLE_DATA), str(ROOT), str(ROOT), "--rounds", "2"]) == 0
+    printed = capsys.readouterr().out
+    runs = [line for line in printed.splitlines() if line.startswith("round ")]
+    assert sum(": load " in line for line in runs) == 4 and sum(": report " in line for line in runs) == 4
+    medians = [line for line in printed.splitlines() if line.startswith(f"  {ROOT}: ")]
+    assert len(medians) == 2 and "load " in medians[0] and "(1.00)" in medians[0] and "report " in medians[0]
+
+
+def test_ab_refuses_a_folder_without_the_loader(tmp_path):
+    from benchmarks import ab
+
+    with pytest.raises(SystemExit):
+        ab.main([str(SAMPLE_DATA), str(tmp_path)])
