@@ -196,8 +196,10 @@ def _header_encoding(path: Path) -> str | None:
 
 
 def _encoding(path: Path) -> str:
-    """UTF-16 when it says so (Excel's "Unicode text"), else UTF-8 (BOM or not), else Windows-1252."""
-    start = _first_line(path)[:4]
+    """UTF-16 when it says so (Excel's "Unicode text"), else UTF-8 (BOM or not), else Windows-1252.
+    (A workbook was refused by inspect(), through _first_line.)"""
+    with path.open("rb") as raw:
+        start = raw.read(4)  # the BOM: not the whole first line again, which may be megabytes
     # A UTF-16 BOM is probed too: a file cut short at an odd byte would otherwise fail mid-build.
     utf16 = start.startswith((b"\xff\xfe", b"\xfe\xff"))
     for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "cp1252"):
