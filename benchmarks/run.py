@@ -109,10 +109,10 @@ PAGE_QUERIES: dict[str, list[tuple[str, str, dict]]] = {
         ("consumables_by_item_month", VIEW, {"grain": "@grain"}),
         ("numbing_by_area", VIEW, {}),
         ("tip_compliance_by_dimension", VIEW, {"dimension": "month"}),
-        ("sessions_missing_tip", VIEW, {}),
+        ("sessions_missing_tip", VIEW, {"max_rows": 1000}),  # the rows its table shows
         ("lot_trace", VIEW, {}),
-        ("lot_sessions", VIEW, {"lot": "@first_lot"}),
-        ("lot_complaints", VIEW, {"lot": "@first_lot"}),
+        ("lot_sessions", VIEW, {"lot": "@first_lot", "max_rows": 1000}),
+        ("lot_complaints", VIEW, {"lot": "@first_lot", "max_rows": 1000}),
     ],
     "demand": [
         ("demand_by_concern_month_channel", VIEW, {}),

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import uploads
-from queries.api import Filters, nothing_to_report, run_query
+from queries.api import LIST_TOTALS, Filters, nothing_to_report, run_query
 from queries.kpis import Target, TargetsError
 from queries.load import PARQUET_MANIFEST, LoadError, LoadResult, Progress, load, open_built
 from queries.settings import SETTINGS_NAME, TARGETS_NAME, Settings, read_settings
@@ -244,6 +245,30 @@ def query(name: str, filters: Filters | None = None, as_of: date | None = None, 
     """Run a named metric query on the current dataset, cached per data version."""
     dataset = current()
     return _cached_query(dataset.version, name, filters, as_of, tuple(sorted(extra.items())), dataset.connection)
+
+
+@dataclass(frozen=True)
+class FirstRows:
+    """A list query's first rows (those a table shows), how many it has in all, and how to fetch them all."""
+
+    rows: pd.DataFrame
+    total: int
+    every_row: Callable[[], pd.DataFrame]
+
+
+def first_rows(name: str, filters: Filters | None, as_of: date | None, max_rows: int, **extra) -> FirstRows:
+    """The first `max_rows` rows of the list query `name` (queries.api.LIST_TOTALS), cached as query() is,
+    and their total. `every_row` runs the query again for all of them, on Streamlit's download thread: it
+    holds the connection and the bound values, not st.* (see dashboard.ui.first_rows_with_download)."""
+    count = LIST_TOTALS[name]
+    first = query(name, filters, as_of, max_rows=max_rows, **extra)
+    total = int(first[count].iloc[0]) if len(first) else 0
+    connection = current().connection
+
+    def every_row() -> pd.DataFrame:
+        return run_query(connection, name, filters, as_of=as_of, **extra).drop(columns=count)
+
+    return FirstRows(first.drop(columns=count), total, every_row)
 
 
 def absent_files() -> set[str]:

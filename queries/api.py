@@ -36,7 +36,7 @@ OPTIONAL = {
     "max_days": 180,
     "groups": None,  # rebooking_curve: the dimension's values to draw; None: all
     "lot": None,  # lot_sessions / lot_complaints: the lot traced
-    "max_rows": None,  # recall_list: only the first rows (a page's table); None: all
+    "max_rows": None,  # a list query (LIST_TOTALS): only its first rows, those a page's table shows; None: all
     # The Overview's queries count the distinct patients behind each figure for SPEC 2.14's small-cell rule.
     # False: the owner's view, which shows no such count; the patient columns come back null, and hashing
     # patient ids (most of those queries' time) is skipped.
@@ -47,6 +47,14 @@ OPTIONAL = {
 }
 # The parameters above looked up in load_meta when a query names one and the caller gave none.
 LOAD_META_PARAMETERS = {"export_date": "default_as_of", "patient_key_max": "patient_key_max", "count_lots": "count_lots"}
+# The queries that list rows to follow up, each with the column counting all its rows: a page asks for the
+# rows its table shows ($max_rows) and says how many there are in all, and the CSV fetches them all.
+LIST_TOTALS = {
+    "recall_list": "count_patients_due",
+    "sessions_missing_tip": "count_sessions_missing_tip",
+    "lot_sessions": "count_lot_sessions",
+    "lot_complaints": "count_lot_complaints",
+}
 
 # What each query may group by ($dimension); the SQL's CASE names the same values.
 _SESSION_DIMENSIONS = ("treatment", "location", "practitioner", "body_area", "concern")

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from conftest import booking, complaint, consumable, session, write_export
 
-from queries.api import DIMENSIONS, Filters, as_text, default_as_of, run_query
+from queries.api import DIMENSIONS, LIST_TOTALS, Filters, as_text, default_as_of, query_sql, run_query
 from queries.load import load
 
 AS_OF = date(2025, 6, 30)
@@ -1020,6 +1020,31 @@ def test_lot_sessions(lots, lot, expected):
 def test_lot_complaints(lots, lot, as_of, expected):
     frame = run(lots, "lot_complaints", lot=lot, as_of=as_of)
     assert rows(frame, "complaint_id", "session_id", "days_after_session") == expected
+
+
+# ---------------------------------------------------------------- the lists' first rows ($max_rows)
+
+@pytest.mark.parametrize("max_rows", [None, 1, 3, 100])
+@pytest.mark.parametrize("fixture, name, extra", [
+    pytest.param("lots", "lot_sessions", {"lot": "OK"}, id="lot_sessions: OK's 20 sessions"),
+    pytest.param("lots", "lot_complaints", {"lot": "BAD"}, id="lot_complaints: BAD's 4 complaints"),
+    pytest.param("lots", "lot_sessions", {"lot": "NOPE"}, id="lot_sessions: a lot not in the data, no rows"),
+    pytest.param("tips", "sessions_missing_tip", {}, id="sessions_missing_tip: T4 and T2"),
+])
+def test_a_list_gives_its_first_rows_and_counts_them_all(request, fixture, name, extra, max_rows):
+    """A page asks for the rows its table shows; the list's total column counts every row (recall_list: above)."""
+    con = request.getfixturevalue(fixture)
+    every = run(con, name, **extra)
+    first = run(con, name, max_rows=max_rows, **extra)
+    columns = list(every.columns)
+    assert rows(first, *columns) == rows(every.head(len(every) if max_rows is None else max_rows), *columns)
+    assert set(first[LIST_TOTALS[name]]) == ({len(every)} if len(every) else set())
+
+
+def test_every_list_query_counts_its_rows():
+    assert set(LIST_TOTALS) == {"recall_list", "lot_sessions", "lot_complaints", "sessions_missing_tip"}
+    for name, column in LIST_TOTALS.items():
+        assert "$max_rows" in query_sql(name) and column in query_sql(name), name
 
 
 # ---------------------------------------------------------------- $dimension: only what DIMENSIONS allows

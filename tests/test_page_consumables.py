@@ -4,9 +4,11 @@ markup."""
 
 from __future__ import annotations
 
+import io
 import shutil
 from datetime import date
 
+import pandas as pd
 import pytest
 from conftest import SAMPLE_DATA, booking, complaint, consumable, session, write_export
 from pages import (  # noqa: F401
@@ -159,6 +161,31 @@ def test_sessions_without_a_tip_are_listed_and_counted(sample):
     assert any(f"**{expected:,} micro-needling sessions**" in m.value for m in at.markdown)
     missing = table(at, "Session", "Consumable lines")
     assert len(missing) == expected
+
+
+@pytest.mark.parametrize("file_name, columns, query", [
+    pytest.param("sessions_missing_tip.csv", ("Session", "Consumable lines"), "sessions_missing_tip",
+                 id="sessions without a tip"),
+    pytest.param("lot_sessions.csv", ("Session", "Item(s)"), "lot_sessions", id="the lot's sessions"),
+    pytest.param("lot_complaints.csv", ("Complaint", "Days after session"), "lot_complaints", id="the lot's complaints"),
+])
+def test_a_long_list_shows_its_first_rows_and_its_csv_has_them_all(sample, downloads, monkeypatch, file_name,
+                                                                     columns, query):
+    """Each follow-up list queries only the rows its table shows; the total is said, and the CSV fetches every row."""
+    from dashboard import ui
+    monkeypatch.setattr(ui, "MAX_ROWS_SHOWN", 3)
+    at = open_page(PAGE, period="all")
+    lot = next(s for s in at.selectbox if s.label == "Lot").value
+    total = len(run_query(sample, query, Filters(), lot=lot))
+    assert total > 3, "the sample data should give this list more rows than the table shows"
+    shown = table(at, *columns)
+    assert len(shown) == 3
+    assert f"Showing the first 3 of {total:,} rows; the CSV has them all." in [c.value for c in at.caption]
+    every_row = pd.read_csv(io.BytesIO(downloads[file_name]()))
+    assert len(every_row) == total and list(every_row.columns) == list(shown.columns)
+    assert list(every_row.iloc[:3, 0].astype(str)) == list(shown.iloc[:, 0].astype(str))
+    if query != "sessions_missing_tip":
+        assert any(t.label.endswith(f"({total:,})") for t in at.tabs)
 
 
 def test_tip_compliance_per_month_is_drawn_in_percent():

@@ -3,6 +3,7 @@ body area; sterile-tip compliance and the sessions without a tip; and the lot tr
 
 from datetime import timedelta
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import charts, export, filters, source, ui
@@ -109,14 +110,16 @@ else:
              on_click=ui.filter_on_click(tip_key, {"location": "locations", "practitioner": "practitioners"}[tip_group]))
 
 ui.section("Micro-needling sessions without a sterile tip", "Micro-needling sessions without a sterile tip")
-missing = source.query("sessions_missing_tip", view.filters, view.as_of)
-if missing.empty:
+# The tables' rows only (tens of thousands at a large practice): each CSV fetches them all when clicked.
+missing = source.first_rows("sessions_missing_tip", view.filters, view.as_of, ui.MAX_ROWS_SHOWN)
+if missing.rows.empty:
     st.success("Every micro-needling session in this selection has a sterile tip recorded.",
                icon=":material/check_circle:")
 else:
-    st.markdown(f"**{len(missing):,} micro-needling session{'s' if len(missing) != 1 else ''}** in the period "
+    st.markdown(f"**{missing.total:,} micro-needling session{'s' if missing.total != 1 else ''}** in the period "
                 "have no sterile tip recorded: check each was logged, or follow up.")
-    ui.table_with_download(missing, "sessions_missing_tip.csv", height=min(420, 38 + 35 * len(missing)))
+    ui.first_rows_with_download(missing.rows, missing.total, "sessions_missing_tip.csv", missing.every_row,
+                                height=min(420, 38 + 35 * len(missing.rows)))
 
 export.export_button(view, "consumables")
 
@@ -161,16 +164,25 @@ with st.container(horizontal=True, gap="small"):
     ui.card("First used", ui.day(row["first_used_on"]), 240)
     ui.card("Last used", ui.day(row["last_used_on"]), 240)
 ui.card("Locations", ui.md_plain(row["locations"]) if isinstance(row["locations"], str) else "—", "stretch")
-lot_sessions = source.query("lot_sessions", view.filters, view.as_of, lot=lot)
+lot_sessions = source.first_rows("lot_sessions", view.filters, view.as_of, ui.MAX_ROWS_SHOWN, lot=lot)
 # The complaints column beside the date, not behind the table's scroll.
 first = ["session_id", "patient_id", "performed_at", "count_complaints"] if has_complaints else \
     ["session_id", "patient_id", "performed_at"]
-lot_sessions = lot_sessions[first + [c for c in lot_sessions.columns if c not in first and c != "count_complaints"]]
-session_height = min(420, 38 + 35 * max(len(lot_sessions), 1))
+
+
+def in_order(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[first + [c for c in frame.columns if c not in first and c != "count_complaints"]]
+
+
+def lot_sessions_table() -> None:
+    ui.first_rows_with_download(in_order(lot_sessions.rows), lot_sessions.total, "lot_sessions.csv",
+                                lambda: in_order(lot_sessions.every_row()),
+                                height=min(420, 38 + 35 * max(len(lot_sessions.rows), 1)))
+
 
 if not has_complaints:
-    st.markdown(f"**Sessions that used it ({len(lot_sessions):,})**")
-    ui.table_with_download(lot_sessions, "lot_sessions.csv", height=session_height)
+    st.markdown(f"**Sessions that used it ({lot_sessions.total:,})**")
+    lot_sessions_table()
     st.subheader("All lots")
     COLUMNS = ["lot", "items", "count_sessions", "count_patients", "first_used_on", "last_used_on", "locations"]
     ui.table_with_download(lots[COLUMNS].sort_values(["count_sessions", "lot"], ascending=[False, True]),
@@ -192,17 +204,17 @@ ui.chart(charts.lot_comparison_chart(same_items, lot, f"Complaints per 100 sessi
                                                       f"and the other lots of {charts.plain(row['items'])}"),
          same_items, "lots_of_the_same_items.csv", key="lot_comparison")
 
-lot_complaints = source.query("lot_complaints", view.filters, view.as_of, lot=lot)
-used, followed = st.tabs([f"Sessions that used it ({len(lot_sessions):,})",
-                          f"Complaints that followed ({len(lot_complaints):,})"])
+lot_complaints = source.first_rows("lot_complaints", view.filters, view.as_of, ui.MAX_ROWS_SHOWN, lot=lot)
+used, followed = st.tabs([f"Sessions that used it ({lot_sessions.total:,})",
+                          f"Complaints that followed ({lot_complaints.total:,})"])
 with used:
-    ui.table_with_download(lot_sessions, "lot_sessions.csv", height=session_height)
+    lot_sessions_table()
 with followed:
-    if lot_complaints.empty:
+    if lot_complaints.rows.empty:
         st.info("No complaints followed the sessions that used this lot.", icon="🔎")
     else:
-        ui.table_with_download(lot_complaints, "lot_complaints.csv",
-                               height=min(420, 38 + 35 * len(lot_complaints)))
+        ui.first_rows_with_download(lot_complaints.rows, lot_complaints.total, "lot_complaints.csv",
+                                    lot_complaints.every_row, height=min(420, 38 + 35 * len(lot_complaints.rows)))
 
 st.subheader("All lots, by complaint rate", help=labels.column("is_flagged") + ": at least 3 complaints, and so many "
              "would come by chance less than once in 1,000 if the lot were like its other lots.")

@@ -5,7 +5,6 @@ import streamlit as st
 
 from dashboard import charts, definitions, export, filters, source, ui
 from queries import labels
-from queries.api import run_query
 from queries.kpis import KPI_BY_KEY
 
 view = filters.current_view()
@@ -88,19 +87,12 @@ if low > high:
     st.warning("The lower bound is after the upper bound: no patient can be in between.", icon=":material/warning:")
 else:
     # The table's rows only (tens of thousands at a large practice): the CSV fetches them all when clicked.
-    bounds = {"min_days": int(low), "max_days": int(high)}
-    recall = source.query("recall_list", view.filters, view.as_of, **bounds, max_rows=ui.MAX_ROWS_SHOWN)
-    total = int(recall["count_patients_due"].iloc[0]) if len(recall) else 0
-    st.markdown(f"**{total:,} patients** to call back as of {view.as_of:%d %b %Y}.")
-    if recall.empty:
+    recall = source.first_rows("recall_list", view.filters, view.as_of, ui.MAX_ROWS_SHOWN,
+                               min_days=int(low), max_days=int(high))
+    st.markdown(f"**{recall.total:,} patients** to call back as of {view.as_of:%d %b %Y}.")
+    if recall.rows.empty:
         st.info("Nobody is due for a call back with these bounds and filters.", icon="🔎")
     else:
-        con, filters_, as_of = source.current().connection, view.filters, view.as_of
-
-        def every_row():
-            return run_query(con, "recall_list", filters_, as_of=as_of, **bounds).drop(columns="count_patients_due")
-
-        ui.first_rows_with_download(recall.drop(columns="count_patients_due"), total, "recall_list.csv", every_row,
-                                    height=420)
+        ui.first_rows_with_download(recall.rows, recall.total, "recall_list.csv", recall.every_row, height=420)
 
 export.export_button(view, "rebooking")
