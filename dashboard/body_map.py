@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from dashboard.charts import BACKGROUND, TEMPLATE, plain
+from dashboard.charts import BACKGROUND, plain
 from queries.contract import BODY_AREAS
 from queries.labels import value as plain_name
 
@@ -123,7 +123,7 @@ def body_map(counts: Mapping[str, int], *, title: str) -> go.Figure:
                            yanchor="top", font=dict(size=14))
     hidden = dict(visible=False, fixedrange=True, showgrid=False, zeroline=False)
     fig.update_layout(
-        template=TEMPLATE, title=dict(text=plain(title)), height=HEIGHT,
+        title=dict(text=plain(title)), height=HEIGHT,
         margin=dict(l=10, r=10, t=40 if title else 10, b=50), hovermode="closest", hoverdistance=10,
         dragmode=False, showlegend=False, clickmode="event+select",
         xaxis=dict(hidden, range=[-22, BACK_X + 22]),

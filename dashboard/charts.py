@@ -23,7 +23,11 @@ CONCERN_COLOURS = {code: PALETTE[i % len(PALETTE)] for i, code in enumerate((*CO
 PRIMARY = PALETTE[0]
 SECONDARY = PALETTE[1]
 
-pio.templates["practice"] = go.layout.Template(
+# Ours over plotly's own, merged once and made the default, so every figure starts with it. Naming
+# "plotly+practice" on each figure merged the two again (deep copies of every trace type's defaults),
+# and even naming the merged one copied and checked it: 19 ms a figure, 13 ms, against 3 ms as the
+# default (the same JSON; a page like Demand draws nine).
+pio.templates["practice"] = pio.templates.merge_templates("plotly", go.layout.Template(
     layout=go.Layout(
         font=dict(family="Source Sans Pro, sans-serif", size=13),
         colorway=PALETTE,
@@ -34,14 +38,14 @@ pio.templates["practice"] = go.layout.Template(
         xaxis=dict(showgrid=False),
         yaxis=dict(gridcolor="rgba(128,128,128,0.25)", rangemode="tozero"),
     )
-)
-TEMPLATE = "plotly+practice"
+))
+pio.templates.default = TEMPLATE = "practice"
 # Transparent backgrounds keep the charts legible in Streamlit's light and dark themes.
 BACKGROUND = dict(paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
 
 
 def _layout(fig: go.Figure, title: str, y_title: str, y_format: str = ",d") -> go.Figure:
-    fig.update_layout(template=TEMPLATE, title=dict(text=title), yaxis_title=y_title,
+    fig.update_layout(title=dict(text=title), yaxis_title=y_title,
                       yaxis_tickformat=y_format, **BACKGROUND)
     return fig
 

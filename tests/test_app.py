@@ -8,10 +8,12 @@ import os
 import sys
 from pathlib import Path
 
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 import streamlit as st
 from conftest import SAMPLE_DATA, booking, session, write_export
-from pages import unescaped
+from pages import chart_specs, open_page, unescaped
 from streamlit.testing.v1 import AppTest
 
 from dashboard import source
@@ -417,3 +419,19 @@ def test_a_broken_settings_file_is_named_and_the_defaults_used(tmp_path, monkeyp
     assert any("practice.toml" in unescaped(w.value) and "min_days" in unescaped(w.value) for w in at.warning)
     assert sum("Practice settings not used" in w.value for w in at.warning) == 1  # once, not per table
     assert metrics(at)["Revenue"].startswith("$")
+
+
+@pytest.mark.parametrize("page", ["body_areas", "rebooking", "aftercare", "consumables", "demand"])
+def test_every_chart_has_the_practice_look_over_plotlys_defaults(page):
+    """One template, plotly's with ours merged over it, is every figure's default (dashboard/charts.py)."""
+    at = open_page(page, period="all")
+    expected = go.Figure(layout=dict(template=pio.templates.merge_templates(
+        "plotly", go.layout.Template(layout=dict(font=dict(family="Source Sans Pro, sans-serif", size=13)))))
+    ).to_plotly_json()["layout"]["template"]
+    specs = chart_specs(at)
+    assert specs
+    for spec in specs:
+        template = spec["layout"]["template"]
+        assert template["data"] == expected["data"]  # plotly's trace defaults beneath
+        assert template["layout"]["font"] == expected["layout"]["font"]
+        assert template["layout"]["colorway"][:2] == ["#0072B2", "#E69F00"]  # ours over plotly's

@@ -450,7 +450,7 @@ if patient:
         end_of_day = (pd.Timestamp(view.as_of) + pd.Timedelta(days=1, seconds=-1)).timestamp() * 1000
         fig.add_vline(x=end_of_day, line_dash="dot", line_color="grey", annotation_text=f"as of {view.as_of:%d %b %Y}",
                       annotation_position="top left")
-        fig.update_layout(template=charts.TEMPLATE, title=dict(text=charts.plain(f"Patient {patient}: timeline")),
+        fig.update_layout(title=dict(text=charts.plain(f"Patient {patient}: timeline")),
                           height=300, hovermode="closest", showlegend=False, yaxis=dict(categoryorder="array",
                           categoryarray=list(reversed(KINDS.values())), title=""),
                           xaxis=dict(title="", type="date"), **charts.BACKGROUND)
