@@ -11,6 +11,7 @@ anywhere on the area lands on a point. All carry the area code as `customdata`: 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 
@@ -75,7 +76,7 @@ def body_map(counts: Mapping[str, int], *, title: str) -> go.Figure:
     counts = {code: _count(counts.get(code)) for code in AREAS}
     largest = max(counts.values())
     labels = {code: plain(f"{plain_name(code)}: {counts[code]:,} sessions") for code in AREAS}
-    regions = {code: _regions(code) for code in AREAS}
+    regions, hit_points, centre_points = _geometry()
     fig = go.Figure()
     # Fills first (regions do not overlap), then every point above every fill.
     for code in AREAS:
@@ -88,9 +89,7 @@ def body_map(counts: Mapping[str, int], *, title: str) -> go.Figure:
                 showlegend=False,
             )
     for code in AREAS:
-        polygons = [polygon for view_polygons in regions[code].values() for polygon in view_polygons]
-        hits = [point for polygon in polygons
-                for point in _lattice(polygon, HIT_SPACING) + _inset_outline(polygon, *HIT_EDGE)]
+        hits = hit_points[code]
         fig.add_scatter(
             x=[x for x, _ in hits], y=[y for _, y in hits], mode="markers", customdata=[code] * len(hits),
             text=[labels[code]] * len(hits), hovertemplate="%{text}<extra></extra>",
@@ -99,7 +98,7 @@ def body_map(counts: Mapping[str, int], *, title: str) -> go.Figure:
             name=f"{plain_name(code)} (click)", meta={"area": code, "role": "hit"}, showlegend=False,
         )
     for code in AREAS:
-        centres = [_centre(polygon) for view_polygons in regions[code].values() for polygon in view_polygons]
+        centres = centre_points[code]
         fig.add_scatter(
             x=[x for x, _ in centres], y=[y for _, y in centres], mode="markers",
             customdata=[code] * len(centres), text=[labels[code]] * len(centres),
@@ -146,6 +145,20 @@ def _count(value) -> int:
 
 
 # --- geometry ---------------------------------------------------------------------------------
+
+@functools.cache
+def _geometry() -> tuple[dict[str, dict[str, list[Polygon]]], dict[str, list[Point]], dict[str, list[Point]]]:
+    """Per area: its regions by view, its invisible clickable points and its centres. The same on every
+    draw, so worked out once: the points inside each polygon took 0.1 s of every Body areas rerun."""
+    regions = {code: _regions(code) for code in AREAS}
+    polygons = {code: [polygon for view_polygons in regions[code].values() for polygon in view_polygons]
+                for code in AREAS}
+    hits = {code: [point for polygon in polygons[code]
+                   for point in _lattice(polygon, HIT_SPACING) + _inset_outline(polygon, *HIT_EDGE)]
+            for code in AREAS}
+    centres = {code: [_centre(polygon) for polygon in polygons[code]] for code in AREAS}
+    return regions, hits, centres
+
 
 def _regions(code: str) -> dict[str, list[Polygon]]:
     """The polygons an area is drawn as, per view, in figure coordinates."""
