@@ -38,13 +38,14 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from queries import api
 from queries.contract import ENTITIES, Entity, normalise_name
 
 SQL_DIR = Path(__file__).parent / "sql"
-SCHEMA_VERSION = "10"  # 3: dim_filter_options, no raw or staging layers; 4: is_first_booking_of_patient;
+SCHEMA_VERSION = "11"  # 3: dim_filter_options, no raw or staging layers; 4: is_first_booking_of_patient;
 # 5: is_first_session_of_patient, patient_count_sessions; 6: fct_last_visits; 7: patient_key;
 # 8: dim_patients, its patient_key in fct_bookings too, load_meta.patient_key_max; 9: load_meta.count_lots;
-# 10: fct_consumables' ENUM columns
+# 10: fct_consumables' ENUM columns; 11: precomputed_* tables (queries.api.PRECOMPUTED)
 COLUMN_MAP_NAME = "column_map.toml"
 # How `04/03/2025` reads: month first (US, the default) or day first (`date_order = "day_first"` in the map).
 DATE_ORDERS = ("month_first", "day_first")
@@ -834,6 +835,7 @@ def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_labe
         if not keep_layers:
             _drop_unread(con, [later for _, later in marts[step + 1:]])
     _create_mart_macros(con)
+    api.precompute(con)
     reporter(1.0, "Loaded")
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import booking, session, write_export
 
-from queries.api import Filters, run_query
+from queries.api import PRECOMPUTED_TABLE, Filters, as_text, bound_values, default_as_of, query_sql, run_query
 from queries.load import load
 from queries.report import build_report
 
@@ -418,3 +418,33 @@ def test_seasonality_counts_a_patient_once_in_each_total(export):
     assert counts[("acne_scars", None)] == (3, 2)
     assert counts[(None, 2)] == (3, 2)
     assert counts[(None, None)] == (5, 3)
+
+
+@pytest.mark.parametrize("filters, as_of, is_precomputed", [
+    pytest.param(Filters(), None, True, id="the default view, as of the export's date with no filter: read"),
+    pytest.param(Filters(start=d("2024-03-01"), end=d("2024-05-31")), None, True,
+                 id="another period: the period does not enter it"),
+    pytest.param(Filters(locations=("North",)), None, False, id="a location filter: computed"),
+    pytest.param(Filters(concerns=("acne_scars",)), None, False, id="a concern filter: computed"),
+    pytest.param(Filters(), d("2025-03-31"), False, id="another as-of date: computed"),
+])
+def test_seasonality_for_the_default_view_is_worked_out_at_load(export, filters, as_of, is_precomputed):
+    """queries.api.PRECOMPUTED: the default view's result, built at load, is read only when a call binds
+    exactly the values it was built with; either way the figures are the query's."""
+    con = export(bookings=[
+        booking("B0", "P0", "2024-01-01", concern="fine_lines", location="South"),
+        booking("B1", "P1", "2024-02-10", concern="acne_scars", location="North"),
+        booking("B2", "P2", "2024-07-10", concern="acne_scars", location="South"),
+        booking("B3", "P1", "2025-04-12", concern="wrinkles", location="North"),
+    ])
+    assert default_as_of(con) == d("2025-04-12")
+    name = "demand_seasonality"
+    defined = as_text(con.execute(query_sql(name), bound_values(con, name, filters, as_of)).df())
+    assert len(defined)
+    pd.testing.assert_frame_equal(run_query(con, name, filters, as_of=as_of), defined)
+    # Which one was read: the table built at load, shifted, shows through only where it is read.
+    con.execute(f"update {PRECOMPUTED_TABLE.format(name=name)} set count_bookings = count_bookings + 1000")
+    shifted = run_query(con, name, filters, as_of=as_of)
+    expected = defined.assign(count_bookings=defined["count_bookings"] + 1000) if is_precomputed else defined
+    pd.testing.assert_frame_equal(shifted, expected)
+
