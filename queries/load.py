@@ -937,9 +937,9 @@ DEFAULT_MEMORY_LIMIT = "1150MB"
 # bounds the build's working memory, not the data kept. At 1M sessions fct_sessions' final sort wanted
 # about 2.2GB of it: under 1150MB DuckDB held its threads back (2.4 s of blocked thread time, nothing
 # spilled) and the mart took 3.8-4.1 s instead of 2.9-3.1 s; the build 14.55 s against 13.89 s (medians
-# of four interleaved runs, benchmarks.ab). The peak stayed at 1,215-1,302 MiB at 1M (1,118-1,206 under
-# 1150MB) and at 378-411 MiB at 100k. No more than two fifths of the machine's memory, so that a small
-# server spills rather than runs out.
+# of four interleaved runs, benchmarks.ab). The peak
+# stayed at 1,215-1,302 MiB at 1M (1,118-1,206 under 1150MB) and at 378-411 MiB at 100k. No more than
+# two fifths of the machine's memory, so that a small server spills rather than runs out.
 DEFAULT_BUILD_MEMORY_LIMIT_MB = 2500
 BUILD_MEMORY_SHARE = 0.4
 _process_spill: Path | None = None
