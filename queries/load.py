@@ -903,7 +903,7 @@ def load(
         with _spill_folder(target.parent) as spill:
             con = duckdb.connect(str(building))
             try:
-                _configure(con, memory_limit or os.environ.get(MEMORY_LIMIT_ENV) or default_build_memory_limit(), spill)
+                _configure(con, memory_limit or os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT, spill)
                 with _staging_database(con, spill, keep=False):
                     _build(con, sources, reporter, label)
                 counts = file_counts(con)
@@ -933,25 +933,7 @@ MEMORY_LIMIT_ENV = "PRACTICE_MEMORY_LIMIT"
 # 1,396-1,424 after it: too close. 1150MB took about 35 MiB off for about 3% more time; 1500MB took
 # the report to 1,654 MiB (benchmarks/README.md).
 DEFAULT_MEMORY_LIMIT = "1150MB"
-# A database file is built with more: its tables are written to the file as they are made, so the limit
-# bounds the build's working memory, not the data kept. At 1M sessions fct_sessions' final sort wanted
-# about 2.2GB of it: under 1150MB DuckDB held its threads back (2.4 s of blocked thread time, nothing
-# spilled) and the mart took 3.8-4.1 s instead of 2.9-3.1 s; the build 14.55 s against 13.89 s (medians
-# of four interleaved runs, benchmarks.ab). The peak
-# stayed at 1,215-1,302 MiB at 1M (1,118-1,206 under 1150MB) and at 378-411 MiB at 100k. No more than
-# two fifths of the machine's memory, so that a small server spills rather than runs out.
-DEFAULT_BUILD_MEMORY_LIMIT_MB = 2500
-BUILD_MEMORY_SHARE = 0.4
 _process_spill: Path | None = None
-
-
-def default_build_memory_limit() -> str:
-    """The memory limit of a build into a database file when none is given (see DEFAULT_BUILD_MEMORY_LIMIT_MB)."""
-    try:
-        machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
-        return f"{DEFAULT_BUILD_MEMORY_LIMIT_MB}MB"
-    return f"{min(DEFAULT_BUILD_MEMORY_LIMIT_MB, int(machine * BUILD_MEMORY_SHARE / 1_000_000))}MB"
 
 
 def _process_spill_folder() -> Path:
@@ -1190,7 +1172,7 @@ def main(argv: list[str] | None = None) -> int:
                              "open it with --data OUT/")
     parser.add_argument("--column-map", help=f"TOML column map (default: {COLUMN_MAP_NAME} in the folder, if any)")
     parser.add_argument("--memory-limit", help=f"DuckDB memory limit for the build, e.g. 4GB "
-                                               f"(default: ${MEMORY_LIMIT_ENV} or {default_build_memory_limit()}); "
+                                               f"(default: ${MEMORY_LIMIT_ENV} or {DEFAULT_MEMORY_LIMIT}); "
                                                "beyond it, DuckDB spills to disk beside the database")
     args = parser.parse_args(argv)
     if not args.db and not args.parquet:

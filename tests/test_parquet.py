@@ -150,28 +150,6 @@ def test_the_command_needs_somewhere_to_write(capsys):
     assert "--db FILE, --parquet OUT, or both" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("machine_bytes, given, into_file, expected", [
-    pytest.param(24 * 2**30, None, True, "2500MB", id="a file build on a 24 GiB machine: the build default"),
-    pytest.param(4096 * 500_000, None, True, "819MB", id="a file build on a 2 GB server: two fifths of it"),
-    pytest.param(24 * 2**30, None, False, "1150MB", id="in memory (the report): the data is the memory"),
-    pytest.param(24 * 2**30, "4GB", True, "4GB", id="a file build with PRACTICE_MEMORY_LIMIT"),
-    pytest.param(24 * 2**30, "4GB", False, "4GB", id="in memory with PRACTICE_MEMORY_LIMIT"),
-])
-def test_each_build_has_its_default_memory_limit(tmp_path, monkeypatch, machine_bytes, given, into_file, expected):
-    import queries.load as loader
-    page = 4096
-    monkeypatch.setattr(loader.os, "sysconf", {"SC_PAGE_SIZE": page, "SC_PHYS_PAGES": machine_bytes // page}.__getitem__)
-    if given:
-        monkeypatch.setenv(loader.MEMORY_LIMIT_ENV, given)
-    else:
-        monkeypatch.delenv(loader.MEMORY_LIMIT_ENV, raising=False)
-    limits = []
-    configure = loader._configure
-    monkeypatch.setattr(loader, "_configure", lambda con, limit, spill: (limits.append(limit), configure(con, limit, spill)))
-    load(SAMPLE, tmp_path / "clinic.duckdb" if into_file else None).connection.close()
-    assert limits == [expected]
-
-
 @pytest.mark.parametrize("limit, ok", [("300MB", True), ("1GB", True), ("lots", False)])
 def test_a_memory_limit_is_set_for_the_build_or_refused_clearly(tmp_path, limit, ok):
     if ok:
