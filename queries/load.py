@@ -931,7 +931,8 @@ MEMORY_LIMIT_ENV = "PRACTICE_MEMORY_LIMIT"
 # At 1M sessions the report from a CSV folder (an in-memory load) then peaks at 1,352-1,376 MiB, under
 # issue 8's 1.5 GB (1,430 MiB). 1200MB peaked at 1,377-1,409 MiB before fct_last_visits and at
 # 1,396-1,424 after it: too close. 1150MB took about 35 MiB off for about 3% more time; 1500MB took
-# the report to 1,654 MiB (benchmarks/README.md).
+# the report to 1,654 MiB (benchmarks/README.md). A build into a file with 2500MB took about 0.7 s less
+# at 1M (fct_sessions' sort no longer held its threads back), but peaked at up to 1,433 MiB (2026-11-29).
 DEFAULT_MEMORY_LIMIT = "1150MB"
 _process_spill: Path | None = None
 
