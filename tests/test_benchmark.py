@@ -184,3 +184,21 @@ def test_ab_refuses_a_folder_without_the_loader(tmp_path):
 
     with pytest.raises(SystemExit):
         ab.main([str(SAMPLE_DATA), str(tmp_path)])
+
+
+def test_page_renders_times_every_page_first_and_cached(tmp_path, capsys, monkeypatch):
+    """benchmarks.page_renders on the sample data: every page but the sidebar, a first render and a cached rerun."""
+    from benchmarks import page_renders
+    from dashboard.source import DATA_ENV
+
+    monkeypatch.setenv(DATA_ENV, str(SAMPLE_DATA))  # page_renders sets it: monkeypatch puts back what was there
+    out = tmp_path / "renders.json"
+    assert page_renders.main(["--data", str(SAMPLE_DATA), "--runs", "1", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())["pages"]
+    assert list(figures) == [page for page in bench.PAGE_QUERIES if page != "sidebar"]
+    for page, entry in figures.items():
+        assert len(entry["first_seconds"]) == len(entry["rerun_seconds"]) == 1, page
+        assert entry["first_seconds"][0] > 0 and entry["rerun_seconds"][0] > 0, page
+    assert figures["consumables"]["rows_shown"] > 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("page") and len(printed) == 1 + len(figures)
