@@ -44,9 +44,12 @@ OPTIONAL = {
     "export_date": None,  # load_meta's default_as_of, looked up when a query names it (tests may force another)
     "patient_key_max": None,  # load_meta's: the bound of distinct_patients' keys, looked up when a query names it
     "count_lots": None,  # load_meta's: how many lots the export has (lot_trace's bound on its patient bits)
+    # load_meta's: the last day a complaint was reported (consumable_cells_in_period's cells count every one).
+    "last_complaint_on": None,
 }
 # The parameters above looked up in load_meta when a query names one and the caller gave none.
-LOAD_META_PARAMETERS = {"export_date": "default_as_of", "patient_key_max": "patient_key_max", "count_lots": "count_lots"}
+LOAD_META_PARAMETERS = {"export_date": "default_as_of", "patient_key_max": "patient_key_max", "count_lots": "count_lots",
+                        "last_complaint_on": "last_complaint_on"}
 # The queries that list rows to follow up, each with the column counting all its rows: a page asks for the
 # rows its table shows ($max_rows) and says how many there are in all, and the CSV fetches them all.
 LIST_TOTALS = {

@@ -42,10 +42,11 @@ from queries import api
 from queries.contract import ENTITIES, Entity, normalise_name
 
 SQL_DIR = Path(__file__).parent / "sql"
-SCHEMA_VERSION = "11"  # 3: dim_filter_options, no raw or staging layers; 4: is_first_booking_of_patient;
+SCHEMA_VERSION = "12"  # 3: dim_filter_options, no raw or staging layers; 4: is_first_booking_of_patient;
 # 5: is_first_session_of_patient, patient_count_sessions; 6: fct_last_visits; 7: patient_key;
 # 8: dim_patients, its patient_key in fct_bookings too, load_meta.patient_key_max; 9: load_meta.count_lots;
-# 10: fct_consumables' ENUM columns; 11: precomputed_* tables (queries.api.PRECOMPUTED)
+# 10: fct_consumables' ENUM columns; 11: precomputed_* tables (queries.api.PRECOMPUTED);
+# 12: fct_consumable_cells, load_meta.last_complaint_on
 COLUMN_MAP_NAME = "column_map.toml"
 # How `04/03/2025` reads: month first (US, the default) or day first (`date_order = "day_first"` in the map).
 DATE_ORDERS = ("month_first", "day_first")
@@ -62,9 +63,9 @@ MART_MODELS = (
     "fct_bookings",
     # Early, while little else is held. Built last, it raised the peak of an in-memory build (the report
     # at 1M) to 1,446 MiB in 2 of 9 runs; here 9 runs peaked at 1,396-1,415 MiB (1,377-1,409 without it).
+    "fct_complaints",  # before load_meta, which gives the last day one was reported
     "load_meta",
     "fct_last_visits",  # as of load_meta's export date
-    "fct_complaints",
     "load_files",
     "load_rejects",
     "load_warnings",
@@ -81,6 +82,12 @@ MART_MODELS = (
 JOINS_AS_WRITTEN = {"fct_consumables"}
 # Statements (sql/marts/<file>.sql) run just before a mart: the ENUM types its columns are cast to.
 BEFORE_MART = {"fct_consumables": "fct_consumables_types"}
+# Marts built from the table macros over the others (sql/marts/macros.sql), once those exist; then
+# MACRO_FILES' last, the macros over these marts.
+MARTS_OVER_MACROS = ("fct_consumable_cells",)
+# Created in this order wherever marts are opened: scalar macros, table macros over MART_MODELS' marts, table
+# macros over MARTS_OVER_MACROS'.
+MACRO_FILES = ("functions", "macros", "consumable_cells_macros")
 
 Progress = Callable[[float, str], None]
 
@@ -638,11 +645,11 @@ def _sql(layer: str, name: str) -> str:
     return (SQL_DIR / layer / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def _create_mart_macros(con) -> None:
-    """The macros the metric queries use: marts/functions.sql's scalar ones, then marts/macros.sql's
-    table macros, which need the marts to exist."""
-    con.execute(_sql("marts", "functions"))
-    con.execute(_sql("marts", "macros"))
+def _create_mart_macros(con, files: tuple[str, ...] = MACRO_FILES) -> None:
+    """The macros the metric queries use (MACRO_FILES): DuckDB binds a table macro's tables when it is
+    created, so each file comes once the marts it reads exist."""
+    for name in files:
+        con.execute(_sql("marts", name))
 
 
 def _staging_macros(date_order: str) -> str:
@@ -834,7 +841,11 @@ def _build(con, sources: dict[str, SourceFile], reporter: _Reporter, source_labe
                 con.execute("reset disabled_optimizers")
         if not keep_layers:
             _drop_unread(con, [later for _, later in marts[step + 1:]])
-    _create_mart_macros(con)
+    _create_mart_macros(con, MACRO_FILES[:-1])
+    for name in MARTS_OVER_MACROS:
+        reporter(0.99, f"Building {name}")
+        con.execute(f"create table {name} as {_sql('marts', name)}")
+    _create_mart_macros(con, MACRO_FILES[-1:])
     api.precompute(con)
     reporter(1.0, "Loaded")
 
@@ -1015,6 +1026,7 @@ PARTITION_DATES = {
     "fct_bookings": "booked_date",
     "fct_complaints": "reported_date",
     "fct_consumables": "session_date",
+    "fct_consumable_cells": "session_month",
 }
 
 

@@ -48,3 +48,14 @@ create or replace macro distinct_patients(patient_key, key_max) as
 create or replace macro patient_bits(patient_key, key_max) as bitstring_agg(patient_key, 1, key_max);
 
 create or replace macro count_bits(bits) as coalesce(bit_count(bits), 0);
+
+-- The whole months of the period [start_date, end_date] cut at as_of, as the days from whole_months_from
+-- to whole_months_to: from the first day of the first month it covers from its first day, to the last
+-- day of the last month it covers to its end (first after last when there is none). A month is whole
+-- when its first day is in that range; a day is in a whole month when it is.
+create or replace macro whole_months_from(start_date) as
+    if(day(start_date) = 1, start_date, (date_trunc('month', start_date) + interval 1 month)::date);
+
+create or replace macro whole_months_to(end_date, as_of) as
+    if(least(end_date, as_of) = last_day(least(end_date, as_of)), least(end_date, as_of),
+       (date_trunc('month', least(end_date, as_of)) - interval 1 day)::date);

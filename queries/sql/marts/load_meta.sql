@@ -21,7 +21,10 @@ final as (
         coalesce((select max(patient_key) from dim_patients), 0) as patient_key_max,
         -- The distinct lots of the loaded consumable lines: lot_trace holds a set of patient bits per
         -- lot when count_lots * patient_key_max bits stay under its bound.
-        (select count(distinct lot) from stg_consumables) as count_lots
+        (select count(distinct lot) from stg_consumables) as count_lots,
+        -- The last day a complaint with a loaded session was reported (null: none): fct_consumable_cells
+        -- counts every complaint, right for an as_of on or after it (consumable_cells_in_period).
+        (select max(reported_date) from fct_complaints where has_session) as last_complaint_on
     from load_info as i
 )
 

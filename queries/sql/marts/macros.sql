@@ -69,6 +69,40 @@ create or replace macro session_complaints(as_of) as table
       and reported_date <= as_of
     group by session_id;
 
+-- consumables_in_period's lines summed per month of their session and per cell: the session's location,
+-- practitioner, treatment, body area and concern (what the pages filter by) and the line's item,
+-- category, unit and lot (what they group by). A session's first line of an item (of a lot, of a
+-- category and unit) is in one cell, so the cells' session counts add up to distinct sessions; the
+-- session's complaints (reported on or before as_of) count with that line. fct_consumable_cells holds
+-- these cells for all of history; consumable_cells_in_period reads its whole months there, and here
+-- only the other days (skip_whole_months true).
+create or replace macro consumable_line_cells(start_date, end_date, as_of,
+                                              locations, practitioners, treatments, body_areas, concerns,
+                                              skip_whole_months) as table
+    select
+        c.session_month, c.location, c.practitioner, c.treatment, c.body_area, c.concern,
+        c.item, c.category, c.unit, c.lot,
+        count(*) as count_lines,
+        sum(c.quantity) as quantity,
+        sum(c.cost) as cost,
+        count(*) filter (where c.unit_cost is null) as count_uncosted_lines,
+        count(*) filter (where c.is_first_of_item_in_session) as count_item_sessions,
+        count(*) filter (where c.is_first_of_lot_in_session) as count_lot_sessions,
+        count(*) filter (where c.is_first_of_category_unit_in_session) as count_category_unit_sessions,
+        coalesce(sum(k.count_complaints) filter (where c.is_first_of_item_in_session), 0) as count_item_complaints,
+        coalesce(sum(k.count_complaints) filter (where c.is_first_of_lot_in_session), 0) as count_lot_complaints,
+        min(c.session_date) as first_session_date,
+        max(c.session_date) as last_session_date
+    from consumables_in_period(start_date, end_date, as_of, locations, practitioners, treatments, body_areas, concerns) as c
+    left join session_complaints(as_of) as k using (session_id)
+    where not (skip_whole_months
+               and c.session_date between whole_months_from(start_date) and whole_months_to(end_date, as_of))
+      -- The same for the whole table, known from the parameters alone: a period of whole months reads no line.
+      and (not skip_whole_months
+           or start_date < whole_months_from(start_date)
+           or least(end_date, as_of) > whole_months_to(end_date, as_of))
+    group by all;
+
 -- The Overview's cards compare the period with the one before it. Its KPI queries take both at once
 -- ($previous_start / $previous_end, null: the period alone) and give a row for each, labelled by
 -- `period`: one query instead of two saves DuckDB's planning (about 4 ms a query) and a pass over

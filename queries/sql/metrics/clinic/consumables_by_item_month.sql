@@ -2,18 +2,38 @@
 -- lines without a unit cost.
 with
 
-consumables as (
-    select * from consumables_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
+-- Months from the period's cells (whole months summed at load, consumable_cells_in_period); weeks from
+-- the lines. DuckDB plans only the branch $grain chooses.
+monthly as (
+    select
+        session_month as period_start,
+        item,
+        quantity,
+        cost,
+        count_uncosted_lines
+    from consumable_cells_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns, null)
+    where $grain = 'month'
+),
+
+weekly as (
+    select
+        date_trunc('week', session_date)::date as period_start,
+        item,
+        quantity,
+        cost,
+        (unit_cost is null)::integer as count_uncosted_lines
+    from consumables_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
+    where $grain = 'week'
 ),
 
 final as (
     select
-        date_trunc($grain, session_date)::date as period_start,
+        period_start,
         item,
         sum(quantity) as quantity,
         coalesce(sum(cost), 0) as cost,
-        count(*) filter (where unit_cost is null) as count_uncosted_lines
-    from consumables
+        sum(count_uncosted_lines)::bigint as count_uncosted_lines
+    from (select * from monthly union all select * from weekly)
     group by all
     order by period_start, item
 )

@@ -12,33 +12,23 @@ with
 
 complaints as (select * from session_complaints($as_of)),
 
--- Lines with a lot, each with the complaints of its session (counted once per session below). Read by
--- cells alone: a copy of the period's lines, read by several, cost 3 s of the 10M-session query.
-lines as not materialized (
-    select
-        c.session_id, c.patient_key, c.session_date, c.location, c.item, c.lot,
-        c.is_first_of_lot_in_session,
-        c.is_first_of_item_in_session,
-        coalesce(k.count_complaints, 0) as count_complaints
-    from consumables_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns) as c
-    left join complaints as k using (session_id)
-    where c.lot is not null
-),
-
--- One pass over the lines: per lot, item and location. A session's first line of a lot (of an item)
+-- The period's cells with a lot (consumable_cells_in_period: whole months summed at load, with the
+-- complaints known on as_of), per lot, item and location. A session's first line of a lot (of an item)
 -- is in one cell, so the lot's (the item's) sums over cells count each session once.
 cells as (
     select
         lot,
         item,
         location,
-        count(*) filter (where is_first_of_lot_in_session) as count_lot_sessions,
-        sum(count_complaints) filter (where is_first_of_lot_in_session) as count_lot_complaints,
-        count(*) filter (where is_first_of_item_in_session) as count_item_sessions,
-        sum(count_complaints) filter (where is_first_of_item_in_session) as count_item_complaints,
-        min(session_date) as first_used_on,
-        max(session_date) as last_used_on
-    from lines
+        sum(count_lot_sessions) as count_lot_sessions,
+        sum(count_lot_complaints) as count_lot_complaints,
+        sum(count_item_sessions) as count_item_sessions,
+        sum(count_item_complaints) as count_item_complaints,
+        min(first_session_date) as first_used_on,
+        max(last_session_date) as last_used_on
+    from consumable_cells_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns,
+                                    $last_complaint_on)
+    where lot is not null
     group by lot, item, location
 ),
 
@@ -111,13 +101,9 @@ multi_item_sessions as (
     select s.lot, count(*) as count_sessions, coalesce(sum(k.count_complaints), 0)::bigint as count_complaints
     from (
         select distinct m.lot, c.session_id
-        from (
-            select c.item, c.session_id
-            from consumables_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns) as c,
-                 (select list(item) as items from multi_items) as wanted
-            where c.lot is not null and c.is_first_of_item_in_session and list_contains(wanted.items, c.item)
-        ) as c
+        from consumables_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns) as c
         join multi_items as m on m.item = c.item
+        where c.lot is not null and c.is_first_of_item_in_session
     ) as s
     left join complaints as k using (session_id)
     group by s.lot

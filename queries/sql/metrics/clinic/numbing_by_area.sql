@@ -6,8 +6,9 @@ sessions as (
     select * from sessions_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
 ),
 
+-- The period's cells (whole months summed at load: consumable_cells_in_period).
 numbing as (
-    select * from consumables_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
+    select * from consumable_cells_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns, null)
     where category = 'numbing'
 ),
 
@@ -19,7 +20,7 @@ per_area_unit as (
     select
         body_area,
         unit,
-        count(*) filter (where is_first_of_category_unit_in_session) as count_sessions_with_numbing,
+        sum(count_category_unit_sessions)::bigint as count_sessions_with_numbing,
         sum(quantity) as quantity
     from numbing
     group by all
