@@ -8,8 +8,10 @@ sessions as (
     select * from sessions_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
 ),
 
+-- joined_distinct: string_agg(distinct ...) was planned as an aggregate and a join of its own (at 10M
+-- sessions 360 -> 315 ms for the whole query).
 lot_lines as (
-    select session_id, string_agg(distinct item, ', ' order by item) as items
+    select session_id, joined_distinct(list(item)) as items
     from consumables_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
     where lot = $lot
     group by session_id
