@@ -83,8 +83,10 @@ create or replace macro consumable_line_cells(start_date, end_date, as_of,
         c.session_month, c.location, c.practitioner, c.treatment, c.body_area, c.concern,
         c.item, c.category, c.unit, c.lot,
         count(*) as count_lines,
-        sum(c.quantity) as quantity,
-        sum(c.cost) as cost,
+        -- fsum (compensated): the same total whatever order the threads add the lines in, so that a cost
+        -- ending in half a cent rounds the same way every time.
+        fsum(c.quantity) as quantity,
+        fsum(c.cost) as cost,
         count(*) filter (where c.unit_cost is null) as count_uncosted_lines,
         count(*) filter (where c.is_first_of_item_in_session) as count_item_sessions,
         count(*) filter (where c.is_first_of_lot_in_session) as count_lot_sessions,

@@ -14,8 +14,8 @@ cells as (
         unit,
         lot,
         sum(count_lines) as count_lines,
-        sum(quantity) as quantity,
-        sum(cost) as cost,
+        fsum(quantity) as quantity,  -- fsum: see consumable_line_cells
+        fsum(cost) as cost,
         sum(count_uncosted_lines) as count_uncosted_lines,
         sum(count_item_sessions) as count_sessions
     from consumable_cells_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns, null)
@@ -33,8 +33,8 @@ final as (
         c.item,
         any_value(k.category) as category,
         string_agg(distinct c.unit, ', ' order by c.unit) as unit,
-        sum(c.quantity) as quantity,
-        coalesce(sum(c.cost), 0) as cost,
+        fsum(c.quantity) as quantity,
+        coalesce(fsum(c.cost), 0) as cost,
         sum(c.count_uncosted_lines)::bigint as count_uncosted_lines,
         sum(c.count_sessions)::bigint as count_sessions,
         count(distinct c.lot) as count_lots

@@ -30,8 +30,8 @@ final as (
     select
         period_start,
         item,
-        sum(quantity) as quantity,
-        coalesce(sum(cost), 0) as cost,
+        fsum(quantity) as quantity,  -- fsum: see consumable_line_cells
+        coalesce(fsum(cost), 0) as cost,
         sum(count_uncosted_lines)::bigint as count_uncosted_lines
     from (select * from monthly union all select * from weekly)
     group by all

@@ -21,7 +21,7 @@ per_area_unit as (
         body_area,
         unit,
         sum(count_category_unit_sessions)::bigint as count_sessions_with_numbing,
-        sum(quantity) as quantity
+        fsum(quantity) as quantity  -- fsum: see consumable_line_cells
     from numbing
     group by all
 ),
