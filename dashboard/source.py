@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import uploads
-from queries.api import LIST_TOTALS, Filters, nothing_to_report, run_query
+from queries.api import LIST_TOTALS, Call, Filters, nothing_to_report, run_queries, run_query
 from queries.kpis import Target, TargetsError
 from queries.load import PARQUET_MANIFEST, LoadError, LoadResult, Progress, load, open_built
 from queries.settings import SETTINGS_NAME, TARGETS_NAME, Settings, read_settings
@@ -235,9 +235,21 @@ def forget_upload() -> None:
     st.session_state.pop(RUN_KEY, None)
 
 
+class _NotCached(Exception):
+    """_cached_query's answer to _ASK: the query is not cached (an exception, so Streamlit caches nothing)."""
+
+
+_ASK = object()
+
+
 @st.cache_data(show_spinner=False, max_entries=500)
 def _cached_query(version: str, name: str, filters: Filters | None, as_of: date | None,
-                  extra: tuple, _connection) -> pd.DataFrame:
+                  extra: tuple, _connection, _fetched=None) -> pd.DataFrame:
+    # _fetched (not part of the key): prefetch's _ASK, or the frame it fetched, cached as if run here.
+    if _fetched is _ASK:
+        raise _NotCached
+    if _fetched is not None:
+        return _fetched
     return run_query(_connection, name, filters, as_of=as_of, **dict(extra))
 
 
@@ -245,6 +257,24 @@ def query(name: str, filters: Filters | None = None, as_of: date | None = None, 
     """Run a named metric query on the current dataset, cached per data version."""
     dataset = current()
     return _cached_query(dataset.version, name, filters, as_of, tuple(sorted(extra.items())), dataset.connection)
+
+
+def prefetch(filters: Filters | None, as_of: date | None, *calls: tuple[str, dict]) -> None:
+    """Fetch together (queries.api.run_queries) those of a page's queries, (name, extra) with the page's
+    filters and as_of, that are not cached yet, and cache them: the page's query() calls then find them.
+    A page lists here the queries it runs whatever its widgets say, before it draws anything."""
+    dataset = current()
+    keys = [(dataset.version, name, filters, as_of, tuple(sorted(extra.items()))) for name, extra in calls]
+    missing = []
+    for key in keys:
+        try:
+            _cached_query(*key, dataset.connection, _ASK)
+        except _NotCached:
+            missing.append(key)
+    frames = run_queries(dataset.connection, [Call(name, f, a, dict(extra)) for _, name, f, a, extra in missing],
+                         run=run_query)  # this module's, as query() runs it (a test may stand in for it)
+    for key, frame in zip(missing, frames, strict=True):
+        _cached_query(*key, dataset.connection, frame)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ clinic/, load/; names are unique across folders). A query that groups by a
 
 from __future__ import annotations
 
+import concurrent.futures
 import re
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -156,6 +158,35 @@ def run_query(
     # A cursor per call: a DuckDB connection must not be shared across threads.
     with con.cursor() as cursor:
         return as_text(cursor.execute(sql, params).df())
+
+
+# Independent queries (a page's, the report's) run this many at a time, each on a cursor of its own: a query
+# leaves a core idle for part of its time (its planning, its single-threaded steps, the hand-over to pandas),
+# which the other fills. At 1M sessions the Consumables page's nine took 126-134 ms against 173-219 ms one
+# at a time, Demand's five 96-102 against 115 ms (2 cores).
+QUERY_WORKERS = 2
+
+
+@dataclass(frozen=True)
+class Call:
+    """One run_query call: run_query(con, name, filters, as_of=as_of, **extra)."""
+
+    name: str
+    filters: Filters | None = None
+    as_of: date | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def run_queries(con: duckdb.DuckDBPyConnection, calls: Sequence[Call], *,
+                run: Callable[..., pd.DataFrame] | None = None) -> list[pd.DataFrame]:
+    """Each call's frame, in order, QUERY_WORKERS at a time. `run`: run_query or one with its signature
+    (looked up when called, so a caller's own run_query may stand in)."""
+    run = run or run_query
+    if len(calls) < 2:
+        return [run(con, c.name, c.filters, as_of=c.as_of, **c.extra) for c in calls]
+    with concurrent.futures.ThreadPoolExecutor(QUERY_WORKERS, thread_name_prefix="queries") as pool:
+        started = [pool.submit(run, con, c.name, c.filters, as_of=c.as_of, **c.extra) for c in calls]
+        return [future.result() for future in started]
 
 
 def bound_values(con: duckdb.DuckDBPyConnection, name: str, filters: Filters | None, as_of: date | None, **extra) -> dict:

@@ -9,7 +9,6 @@ error on stderr).
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import json
 import math
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from queries import export
-from queries.api import Filters, default_as_of, nothing_to_report, run_query
+from queries.api import Call, Filters, default_as_of, nothing_to_report, run_queries
 from queries.kpis import TargetsError
 from queries.load import LoadError, file_counts, load, open_built
 from queries.settings import Settings, read_settings
@@ -37,7 +36,7 @@ def _counts(frame, key: str, value: str) -> dict[str, int]:
 
 
 # Every query the report reads: its key below -> (query, parameters beyond the filters, the export it
-# needs, None: any). They run REPORT_WORKERS at a time, each on a cursor of its own, in this order: the
+# needs, None: any). They run together (queries.api.run_queries: QUERY_WORKERS at a time), in this order: the
 # slowest first, so that the small ones fill in beside them. At 1M sessions they took 0.58-0.62 s so
 # against 0.70-0.98 s one at a time (a .duckdb file; in memory 1.3 against 1.45 s): a query leaves a core
 # idle for part of its time, its planning and the hand-over to pandas among it.
@@ -59,16 +58,13 @@ REPORT_QUERIES: dict[str, tuple[str, dict, str | None]] = {
     "complaints_by_category": ("complaints_by_category", {}, "complaints"),
     "demand_by_concern": ("demand_by_concern", {}, None),
 }
-REPORT_WORKERS = 2
 
 
 def _run_report_queries(con, as_of: date, filters: Filters, present: set[str]) -> dict[str, pd.DataFrame]:
     """REPORT_QUERIES' results (those whose export is present) by key."""
     wanted = {key: (name, extra) for key, (name, extra, needs) in REPORT_QUERIES.items() if needs in (None, *present)}
-    with concurrent.futures.ThreadPoolExecutor(REPORT_WORKERS, thread_name_prefix="report") as pool:
-        started = {key: pool.submit(run_query, con, name, filters, as_of=as_of, **extra)
-                   for key, (name, extra) in wanted.items()}
-        return {key: future.result() for key, future in started.items()}
+    frames = run_queries(con, [Call(name, filters, as_of, extra) for name, extra in wanted.values()])
+    return dict(zip(wanted, frames, strict=True))
 
 
 def build_report(con, as_of: date | None = None, filters: Filters | None = None) -> dict:

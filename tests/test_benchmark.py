@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def test_the_benchmark_runs_at_20k_sessions_and_the_report_agrees_with_pandas(tm
         assert set(view["pages"]) == set(bench.PAGE_QUERIES)
         for page, entry in view["pages"].items():
             ran = [(q["query"], q["rows"] is not None, len(q["warm_seconds"])) for q in entry["queries"]]
-            assert ran == [(name, True, 1) for name, _, _ in bench.PAGE_QUERIES[page]], (label, page)
+            assert ran == [(name, True, 1) for name, _, _ in bench.entries(page)], (label, page)
     # Something to show on every page: the default view has sessions, complaints and lots.
     default = {page: {q["query"]: q["rows"] for q in entry["queries"]}
                for page, entry in queries["views"]["default"]["pages"].items()}
@@ -80,12 +81,13 @@ def test_the_benchmark_runs_at_20k_sessions_and_the_report_agrees_with_pandas(tm
 
 
 def _recorded(monkeypatch) -> list[tuple]:
-    """Every query the app runs from now on: (name, filters, as_of, params), as PAGE_QUERIES resolves them."""
+    """Every query the app runs from now on: (name, filters, as_of, params), as PAGE_QUERIES resolves them, and
+    for a metric query the thread it ran on."""
     calls: list[tuple] = []
     import dashboard.source as source
 
     def query(con, name, filters=None, *, as_of=None, **extra):
-        calls.append((name, filters, as_of, extra))
+        calls.append((name, filters, as_of, extra, threading.current_thread().name))
         return run_query(con, name, filters, as_of=as_of, **extra)
 
     def count_rows(con, q, filters, as_of):
@@ -105,7 +107,8 @@ def _recorded(monkeypatch) -> list[tuple]:
 
 def test_page_queries_are_what_each_page_runs_on_its_defaults(monkeypatch, sample):
     """Each page opened on the sample data with nothing cached: the queries it runs, in order, with their
-    filters and parameters, are PAGE_QUERIES's for the default view (the sidebar's: every page's first)."""
+    filters and parameters, are PAGE_QUERIES's for the default view (the sidebar's: every page's first). Those
+    a page fetches together (together(...)) run at once, in any order, and none of them runs again."""
     as_of = default_as_of(sample)
     start = as_of - timedelta(days=364)
     view = Filters(start=start, end=as_of)
@@ -116,7 +119,18 @@ def test_page_queries_are_what_each_page_runs_on_its_defaults(monkeypatch, sampl
 
     def expected(page: str) -> list[tuple]:
         return [(name, *bench.call_arguments(which, params, view, as_of, context))
-                for name, which, params in bench.PAGE_QUERIES[page]]
+                for name, which, params in bench.entries(page)]
+
+    def in_steps(page: str, calls: list[tuple]) -> list:
+        """`calls` cut as the page's steps; a together() step's calls as a sorted list (they run at once)."""
+        steps, rest = [], list(calls)
+        for step in bench.PAGE_QUERIES[page]:
+            if isinstance(step, bench.Together):
+                steps.append(sorted(rest[:len(step)], key=repr))
+                rest = rest[len(step):]
+            elif rest:
+                steps.append(rest.pop(0))
+        return steps + rest
 
     calls = _recorded(monkeypatch)
     sidebar = len(bench.PAGE_QUERIES["sidebar"])
@@ -133,7 +147,16 @@ def test_page_queries_are_what_each_page_runs_on_its_defaults(monkeypatch, sampl
         assert not at.exception, [e.message for e in at.exception]
         got = [call[:4] for call in calls]
         assert got[:sidebar] == expected("sidebar"), page
-        assert got[sidebar:] == expected(page), page
+        assert in_steps(page, got[sidebar:]) == in_steps(page, expected(page)), page
+        # A together() step's queries ran on queries.api.run_queries' threads, the others on the page's.
+        together = [isinstance(step, bench.Together) for step in bench.PAGE_QUERIES[page]
+                    for _ in (step if isinstance(step, bench.Together) else (step,))]
+        threads = [call[4].startswith("queries") for call in calls[sidebar:] if not call[0].startswith("explore.")]
+        assert threads == [t for t, (name, _, _) in zip(together, bench.entries(page), strict=True)
+                           if not name.startswith("explore.")], page
+        calls.clear()
+        at.run()  # a rerun finds every query cached, those fetched together included: none runs again
+        assert not at.exception and calls == [], page
         for call in calls:
             if call[0].startswith("explore."):  # the default table: the entity's default columns and sort
                 spec = explore.entity(call[3]["entity"])

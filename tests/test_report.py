@@ -299,11 +299,12 @@ def test_the_report_runs_its_queries_two_at_a_time(monkeypatch):
     # Each of the first two queries waits for the other to start: run one after another, the barrier breaks.
     import threading
 
+    from queries import api
     from queries import report as report_module
     from queries.load import load
 
     barrier = threading.Barrier(2, timeout=20)
-    run = report_module.run_query
+    run = api.run_query
     first: list[str] = []
 
     def meeting(con, name, *args, **kwargs):
@@ -313,10 +314,10 @@ def test_the_report_runs_its_queries_two_at_a_time(monkeypatch):
         return run(con, name, *args, **kwargs)
 
     con = load(SAMPLE_DATA).connection
-    monkeypatch.setattr(report_module, "REPORT_WORKERS", 1)
+    monkeypatch.setattr(api, "QUERY_WORKERS", 1)
     one_at_a_time = report_module.build_report(con)
-    monkeypatch.setattr(report_module, "REPORT_WORKERS", 2)
-    monkeypatch.setattr(report_module, "run_query", meeting)
+    monkeypatch.setattr(api, "QUERY_WORKERS", 2)
+    monkeypatch.setattr(api, "run_query", meeting)
     two_at_a_time = report_module.build_report(con)
     assert first == ["lot_trace", "demand_by_concern_month_channel"]  # the slowest first
     assert two_at_a_time == one_at_a_time

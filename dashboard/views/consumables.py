@@ -19,6 +19,11 @@ as_of = f"{view.as_of:%d %b %Y}"
 st.caption(f"**{view.period_label}** · items recorded against the sessions performed in the period, as of {as_of}. "
            "A line's cost is its quantity × unit cost.")
 
+grain = "week" if (view.end - view.start).days < 92 else "month"
+# What the page shows on any widget's setting, fetched together (a tip grouping or a lot picked runs later).
+source.prefetch(view.filters, view.as_of, ("consumable_cost_by_dimension", {"dimension": "treatment"}),
+                ("consumables_by_item", {}), ("consumables_by_item_month", {"grain": grain}), ("numbing_by_area", {}),
+                ("sessions_missing_tip", {"max_rows": ui.MAX_ROWS_SHOWN}), ("lot_trace", {}))
 sessions = source.query("consumable_cost_by_dimension", view.filters, view.as_of, dimension="treatment")
 if not sessions["count_sessions"].sum():
     ui.empty_state("No sessions match these filters.")
@@ -46,7 +51,6 @@ else:
     st.caption(f"{uncosted:,} line{'s' if uncosted != 1 else ''} without a unit cost add nothing to these costs, so "
                "the totals are that much low." if uncosted else "Every line has a unit cost.")
 
-    grain = "week" if (view.end - view.start).days < 92 else "month"
     ui.section(f"Usage and cost per {grain}", "Usage and cost per month",
                f"Consumable cost ({shown_symbol}) per {grain} of the session, stacked by item; the table holds the "
                "quantities.")
@@ -164,6 +168,8 @@ with st.container(horizontal=True, gap="small"):
     ui.card("First used", ui.day(row["first_used_on"]), 240)
     ui.card("Last used", ui.day(row["last_used_on"]), 240)
 ui.card("Locations", ui.md_plain(row["locations"]) if isinstance(row["locations"], str) else "—", "stretch")
+source.prefetch(view.filters, view.as_of, *[(name, {"lot": lot, "max_rows": ui.MAX_ROWS_SHOWN}) for name in
+                                           ("lot_sessions", "lot_complaints")[:2 if has_complaints else 1]])
 lot_sessions = source.first_rows("lot_sessions", view.filters, view.as_of, ui.MAX_ROWS_SHOWN, lot=lot)
 # The complaints column beside the date, not behind the table's scroll.
 first = ["session_id", "patient_id", "performed_at", "count_complaints"] if has_complaints else \
