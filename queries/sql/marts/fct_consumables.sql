@@ -6,7 +6,7 @@ consumables as not materialized (select * from stg_consumables),
 
 sessions as (
     select
-        session_id, session_date, session_month, location, practitioner,
+        session_id, performed_at, session_date, session_month, location, practitioner,
         treatment, body_area, concern, is_micro_needling, patient_id, patient_key
     from fct_sessions
 ),
@@ -67,6 +67,7 @@ final as (
         ),
         c.quantity * c.unit_cost as cost,
         s.session_id is not null as has_session,
+        s.performed_at,  -- lot_sessions lists a lot's sessions from their lines alone
         s.session_date,
         s.session_month,
         s.location::session_location as location,
