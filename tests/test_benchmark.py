@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from conftest import SAMPLE_DATA
-from pages import APP, fresh_caches, sample_fixture  # noqa: F401
+from pages import APP, fresh_caches, sample_fixture, segmented  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from benchmarks import compare
@@ -162,6 +162,21 @@ def test_page_queries_are_what_each_page_runs_on_its_defaults(monkeypatch, sampl
                 spec = explore.entity(call[3]["entity"])
                 assert (call[4].filters, call[4].shown, call[4].sort_column, call[4].is_descending) == \
                     ((), spec.default_columns, spec.default_sort, spec.default_descending)
+
+
+def test_the_tip_grouping_fetched_ahead_is_the_one_its_control_then_shows(monkeypatch, sample):
+    # Consumables fetches tip compliance with its first queries, grouped as its control will read: with
+    # Location picked and nothing cached, that grouping runs once, with the others on run_queries' threads.
+    calls = _recorded(monkeypatch)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("views/consumables.py").run()
+    segmented(at, "tip_group", "location")
+    st.cache_data.clear()
+    calls.clear()
+    at.run()
+    assert not at.exception
+    tips = [(call[3], call[4].startswith("queries")) for call in calls if call[0] == "tip_compliance_by_dimension"]
+    assert tips == [({"dimension": "location"}, True)]
 
 
 def test_compare_runs_each_tree_in_turn_and_gives_every_page(tmp_path, capsys):

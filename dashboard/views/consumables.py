@@ -20,9 +20,12 @@ st.caption(f"**{view.period_label}** · items recorded against the sessions perf
            "A line's cost is its quantity × unit cost.")
 
 grain = "week" if (view.end - view.start).days < 92 else "month"
-# What the page shows on any widget's setting, fetched together (a tip grouping or a lot picked runs later).
+TIP_GROUPS = {"month": "Month", "location": "Location", "practitioner": "Practitioner"}
+# What the page shows before a lot is picked, fetched together; the tip grouping as its control (below) will
+# read it: the value this run's widget holds, or its default.
 source.prefetch(view.filters, view.as_of, ("consumable_cost_by_dimension", {"dimension": "treatment"}),
                 ("consumables_by_item", {}), ("consumables_by_item_month", {"grain": grain}), ("numbing_by_area", {}),
+                ("tip_compliance_by_dimension", {"dimension": st.session_state.get("tip_group") or "month"}),
                 ("sessions_missing_tip", {"max_rows": ui.MAX_ROWS_SHOWN}), ("lot_trace", {}))
 sessions = source.query("consumable_cost_by_dimension", view.filters, view.as_of, dimension="treatment")
 if not sessions["count_sessions"].sum():
@@ -96,7 +99,6 @@ with right:
 # --- Sterile tips ---------------------------------------------------------------------------------------------
 ui.section("Sterile-tip compliance by group", "Sterile-tip compliance by group",
            "Micro-needling sessions with a sterile tip recorded ÷ all micro-needling sessions in the period.")
-TIP_GROUPS = {"month": "Month", "location": "Location", "practitioner": "Practitioner"}
 tip_group = st.segmented_control("Tip compliance by", list(TIP_GROUPS), format_func=TIP_GROUPS.get, default="month",
                                  key="tip_group", label_visibility="collapsed") or "month"
 tips = source.query("tip_compliance_by_dimension", view.filters, view.as_of, dimension=tip_group)
