@@ -42,11 +42,12 @@ from queries import api
 from queries.contract import ENTITIES, Entity, normalise_name
 
 SQL_DIR = Path(__file__).parent / "sql"
-SCHEMA_VERSION = "13"  # 3: dim_filter_options, no raw or staging layers; 4: is_first_booking_of_patient;
+SCHEMA_VERSION = "14"  # 3: dim_filter_options, no raw or staging layers; 4: is_first_booking_of_patient;
 # 5: is_first_session_of_patient, patient_count_sessions; 6: fct_last_visits; 7: patient_key;
 # 8: dim_patients, its patient_key in fct_bookings too, load_meta.patient_key_max; 9: load_meta.count_lots;
 # 10: fct_consumables' ENUM columns; 11: precomputed_* tables (queries.api.PRECOMPUTED);
-# 12: fct_consumable_cells, load_meta.last_complaint_on; 13: fct_consumables.performed_at
+# 12: fct_consumable_cells, load_meta.last_complaint_on; 13: fct_consumables.performed_at;
+# 14: fct_complaints.session_lots
 COLUMN_MAP_NAME = "column_map.toml"
 # How `04/03/2025` reads: month first (US, the default) or day first (`date_order = "day_first"` in the map).
 DATE_ORDERS = ("month_first", "day_first")

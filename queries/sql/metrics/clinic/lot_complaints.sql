@@ -1,12 +1,8 @@
 -- The complaints (reported on or before as_of) following the sessions in the period that used lot $lot.
 -- $max_rows (the page: the rows its table shows) keeps the first ones; count_lot_complaints counts them all.
+-- A complaint carries its session's lots (fct_complaints.session_lots) and columns, so the period and the
+-- list filters select it as they select its session's lines: no line is read.
 with
-
-lot_sessions as (
-    select distinct session_id
-    from consumables_in_period($start, $end, $as_of, $locations, $practitioners, $treatments, $body_areas, $concerns)
-    where lot = $lot
-),
 
 final as (
     select
@@ -20,9 +16,11 @@ final as (
         c.severity,
         c.resolved_at,
         count(*) over () as count_lot_complaints
-    from fct_complaints as c
-    semi join lot_sessions as l using (session_id)
-    where c.reported_date <= $as_of
+    from filtered_complaints($locations, $practitioners, $treatments, $body_areas, $concerns) as c
+    where c.session_date between $start and $end
+      and c.session_date <= $as_of
+      and c.reported_date <= $as_of
+      and list_contains(c.session_lots, $lot)
     order by c.reported_at, c.complaint_id
     limit $max_rows
 )
