@@ -162,8 +162,8 @@ def run_query(
 
 # Independent queries (a page's, the report's) run this many at a time, each on a cursor of its own: a query
 # leaves a core idle for part of its time (its planning, its single-threaded steps, the hand-over to pandas),
-# which the other fills. At 1M sessions the Consumables page's nine took 126-134 ms against 173-219 ms one
-# at a time, Demand's five 96-102 against 115 ms (2 cores).
+# which the other fills. At 1M sessions the Consumables page's first seven took 102 ms against 133 ms one at
+# a time (2 cores). Queries that each keep both cores busy gain nothing: Demand's five (dashboard/views/demand.py).
 QUERY_WORKERS = 2
 
 
