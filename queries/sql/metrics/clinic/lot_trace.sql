@@ -88,9 +88,10 @@ item_sessions as (
     group by item
 ),
 
--- The same over all the items of a lot that has several: sessions using any of them, once each. Only
--- those items' lines are kept, by a list of them tested in the scan: joined to the lines directly,
--- DuckDB built its hash table on the lines (1.5M of them at 1M sessions) for the few items wanted.
+-- The same over all the items of a lot that has several: sessions using any of them, once each. The lines
+-- are joined to those few items, which DuckDB builds its hash table on (since the cells feed multi_items;
+-- before, it built one on the lines): with no such lot, as in the benchmark's data, no line is read at all
+-- (the list tested in the scan that this replaced read the period's lines for nothing: 270 CPU-ms at 10M).
 multi_items as (
     select li.lot, li.item
     from lot_items as li
