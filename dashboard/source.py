@@ -253,10 +253,15 @@ def _cached_query(version: str, name: str, filters: Filters | None, as_of: date 
     return run_query(_connection, name, filters, as_of=as_of, **dict(extra))
 
 
+def _key(dataset: Dataset, name: str, filters: Filters | None, as_of: date | None, extra: dict) -> tuple:
+    """_cached_query's arguments that make its key: query() and prefetch() must build the same ones."""
+    return dataset.version, name, filters, as_of, tuple(sorted(extra.items()))
+
+
 def query(name: str, filters: Filters | None = None, as_of: date | None = None, **extra) -> pd.DataFrame:
     """Run a named metric query on the current dataset, cached per data version."""
     dataset = current()
-    return _cached_query(dataset.version, name, filters, as_of, tuple(sorted(extra.items())), dataset.connection)
+    return _cached_query(*_key(dataset, name, filters, as_of, extra), dataset.connection)
 
 
 def prefetch(filters: Filters | None, as_of: date | None, *calls: tuple[str, dict]) -> None:
@@ -264,7 +269,7 @@ def prefetch(filters: Filters | None, as_of: date | None, *calls: tuple[str, dic
     filters and as_of, that are not cached yet, and cache them: the page's query() calls then find them.
     A page lists here the queries it runs whatever its widgets say, before it draws anything."""
     dataset = current()
-    keys = [(dataset.version, name, filters, as_of, tuple(sorted(extra.items()))) for name, extra in calls]
+    keys = [_key(dataset, name, filters, as_of, extra) for name, extra in calls]
     missing = []
     for key in keys:
         try:

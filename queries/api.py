@@ -199,9 +199,10 @@ def bound_values(con: duckdb.DuckDBPyConnection, name: str, filters: Filters | N
     if missing:
         raise TypeError(f"query {name} needs parameters {sorted(missing)}")
     # export_date: the export's date, for a query with a branch built at load for that date (recall_list).
-    for parameter, column in LOAD_META_PARAMETERS.items():
-        if parameter in used and everything.get(parameter) is None:
-            everything[parameter] = _load_meta(con, column)
+    # Those the query names, in one lookup (lot_trace names three).
+    looked_up = {p: column for p, column in LOAD_META_PARAMETERS.items() if p in used and everything.get(p) is None}
+    if looked_up:
+        everything.update(zip(looked_up, _load_meta(con, *looked_up.values()), strict=True))
     return {k: everything[k] for k in used}
 
 
@@ -226,14 +227,16 @@ def as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def default_as_of(con: duckdb.DuckDBPyConnection) -> date:
-    return _load_meta(con, "default_as_of")
+    return _load_meta(con, "default_as_of")[0]
 
 
-def _load_meta(con: duckdb.DuckDBPyConnection, column: str):
-    if column not in LOAD_META_PARAMETERS.values():
-        raise ValueError(f"not a load_meta column the queries read: {column!r}")
+def _load_meta(con: duckdb.DuckDBPyConnection, *columns: str) -> tuple:
+    """The values of these load_meta columns (each one a query reads: LOAD_META_PARAMETERS)."""
+    for column in columns:
+        if column not in LOAD_META_PARAMETERS.values():
+            raise ValueError(f"not a load_meta column the queries read: {column!r}")
     with con.cursor() as cursor:
-        return cursor.execute(f"select {column} from load_meta").fetchone()[0]
+        return cursor.execute(f"select {', '.join(columns)} from load_meta").fetchone()
 
 
 def nothing_to_report(files: dict[str, dict]) -> str | None:
