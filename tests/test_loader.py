@@ -1041,7 +1041,7 @@ def test_a_file_found_tidy_is_not_trimmed(tmp_path, monkeypatch):
     # The scan's verdict reaches staging: were an untidy file let through, its spaces would stay.
     import queries.load as loader
 
-    monkeypatch.setattr(loader, "_tidy", lambda block: True)
+    monkeypatch.setattr(loader, "_tidy", lambda data, end: True)
     folder = write_bytes(tmp_path / "export", {"bookings.csv": FAST_BOOKINGS, "sessions.csv": SESSIONS_CSV})
     con = load(folder).connection
     # Leading spaces go with the csv module's skipinitialspace either way; the trailing one stays.
