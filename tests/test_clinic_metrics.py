@@ -830,6 +830,33 @@ def test_first_of_group_flags(repeated_lines, line, first_of_item, first_of_lot,
         (first_of_item, first_of_lot, first_of_category_unit)]
 
 
+def sharing_a_bit(prefix: str) -> tuple[str, str]:
+    """Two different values whose hashes set the same one of fct_consumables' 64 bits per session."""
+    first, second = duckdb.connect().execute(
+        "select list(v order by v)[1:2] from (select ? || i as v from range(500) as t(i)) "
+        "group by hash(v) % 64 having count(*) > 1 order by 1 limit 1", [prefix]).fetchone()[0]
+    return first, second
+
+
+@pytest.fixture(scope="module")
+def values_sharing_bits(export):
+    """Session S1: two items and two lots, each pair different but sharing a bit (lines 2 and 3)."""
+    (item_a, item_b), (lot_a, lot_b) = sharing_a_bit("Serum "), sharing_a_bit("L")
+    return export(
+        sessions=[session("S1", "P1", "2025-06-02")],
+        consumables=[consumable("S1", item_a, lot=lot_a, category="serum", unit="ml"),
+                     consumable("S1", item_b, lot=lot_b, category="serum", unit="ml")],
+    )
+
+
+@pytest.mark.parametrize("line", [2, 3])
+def test_values_sharing_a_bit_are_still_each_the_first_of_their_own(values_sharing_bits, line):
+    # The bits only pick the sessions to look at closely; the values themselves decide.
+    assert values_sharing_bits.execute(
+        "select is_first_of_item_in_session, is_first_of_lot_in_session, is_first_of_category_unit_in_session "
+        "from fct_consumables where source_line = ?", [line]).fetchall() == [(True, True, line == 2)]
+
+
 @pytest.fixture(scope="module")
 def tips(export):
     """as_of 2025-06-30; T5 and T8 are peels (not micro-needling: T8 has no tip and is not missing one),
