@@ -534,7 +534,7 @@ def _fast_records(source: SourceFile) -> tuple[str, list, _Scan] | None:
     return select, [str(source.path), _FAST_NULL, CSV_FIELD_LIMIT], scan
 
 
-def _fast_raw_select(source: SourceFile, records: str, *, numbered: bool) -> str:
+def _fast_raw_select(source: SourceFile, records: str, *, numbered: bool, is_tidy: bool = False) -> str:
     """The raw layer over DuckDB's records (`records`: a table, or a subquery), in the csv path's columns.
 
     numbered: `records` is a table whose rowid + 1 is the physical line; the header and blank
@@ -546,10 +546,13 @@ def _fast_raw_select(source: SourceFile, records: str, *, numbered: bool) -> str
     not_blank = _sql_text(_NOT_WHITESPACE)
     extras = slots[width:]
     position = {name: i for i, name in enumerate(source.columns)}
+    def cell(slot: str) -> str:
+        # Only a cell that starts with a space is copied (skipinitialspace); the rest pass as read. A tidy
+        # file has no such cell (_tidy).
+        return slot if is_tidy else f"case when starts_with({slot}, ' ') then ltrim({slot}, ' ') else {slot} end"
+
     values = ", ".join(
-        # Only a cell that starts with a space is copied (skipinitialspace); the rest pass as read.
-        f"case when starts_with({slots[position[name]]}, ' ') then ltrim({slots[position[name]]}, ' ') "
-        f"else {slots[position[name]]} end as {_quote(name)}" if name in position else f"null::varchar as {_quote(name)}"
+        f"{cell(slots[position[name]])} as {_quote(name)}" if name in position else f"null::varchar as {_quote(name)}"
         for name in _raw_columns(source)
     )
     # Cells beyond the header: blank ones are an export quirk, anything else makes the record a reject.
@@ -590,7 +593,8 @@ def _stage_fast(con, source: SourceFile, rows: str, staging_sql: str, report: Ca
             con.execute(f"set variable is_tidy = {'true' if scan.is_tidy else 'false'}")
             try:
                 con.execute(f"create table {rows} as with {table} as not materialized "
-                            f"({_fast_raw_select(source, f'({select})', numbered=False)}) select * from ({staging_sql})",
+                            f"({_fast_raw_select(source, f'({select})', numbered=False, is_tidy=scan.is_tidy)}) "
+                            f"select * from ({staging_sql})",
                             params)
             finally:
                 con.execute("reset variable is_tidy")
