@@ -7,7 +7,8 @@ case; `run_query` is called exactly as the dashboard and the report call it.
 from __future__ import annotations
 
 import math
-from datetime import date
+import random
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -392,6 +393,16 @@ def test_fct_sessions_is_stored_by_day(build_db):
                              session("S2", "P1", "2025-05-01"), session("S0", "P3", "2025-06-03")])
     stored = con.execute("select session_id from fct_sessions order by rowid").fetchall()
     assert [s for (s,) in stored] == ["S2", "S0", "S3", "S1"]
+
+
+def test_fct_sessions_is_stored_by_day_when_both_threads_write_it(build_db):
+    # Enough rows that DuckDB splits the work (chunks of 2,048): the sorted rows go through a materialized
+    # CTE, written from it by both threads, and must still land in order.
+    days = [date(2024, 1, 1) + timedelta(days=n % 400) for n in range(30_000)]
+    order = random.Random(8).sample(range(30_000), 30_000)
+    con = build_db(sessions=[session(f"S{n:05d}", f"P{n % 5_000}", days[n].isoformat()) for n in order])
+    stored = [s for (s,) in con.execute("select session_id from fct_sessions order by rowid").fetchall()]
+    assert stored == sorted(stored, key=lambda s: (days[int(s[1:])], s))
 
 
 @pytest.mark.parametrize("dimension, filters, expected", [
