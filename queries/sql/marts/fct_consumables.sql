@@ -26,9 +26,9 @@ session_bits as (
         session_id,
         count(*) as count_lines,
         count(lot) as count_lotted_lines,
-        bit_count(bit_or(1::ubigint << (hash(item) % 64)::integer)) as count_item_bits,
-        bit_count(bit_or(1::ubigint << (hash(lot) % 64)::integer) filter (where lot is not null)) as count_lot_bits,
-        bit_count(bit_or(1::ubigint << (hash(category, unit) % 64)::integer)) as count_category_unit_bits
+        bit_count(bit_or(1::ubigint << (hash(item) % 64))) as count_item_bits,
+        bit_count(bit_or(1::ubigint << (hash(lot) % 64)) filter (where lot is not null)) as count_lot_bits,
+        bit_count(bit_or(1::ubigint << (hash(category, unit) % 64))) as count_category_unit_bits
     from consumables
     group by session_id
 ),
