@@ -91,11 +91,13 @@ PAGE_QUERIES: dict[str, list[tuple[str, str, dict] | Together]] = {
     # The owner's Overview (the default role) asks for no patient counts; marketing's does (queries/overview.py).
     # Each KPI query gives the period's row and the comparison period's in one call (queries/kpis.py).
     "overview": [
-        *[(name, VIEW, {"patients": False, "previous_start": "@previous_start", "previous_end": "@previous_end"})
-          for name in KPI_QUERIES],
-        ("sessions_over_time", VIEW, {"grain": "@grain", "patients": False}),
-        ("sessions_by_dimension", VIEW, {"dimension": "treatment", "patients": False}),
-        ("sessions_by_dimension", VIEW, {"dimension": "location", "patients": False}),
+        together(
+            *[(name, VIEW, {"patients": False, "previous_start": "@previous_start", "previous_end": "@previous_end"})
+              for name in KPI_QUERIES],
+            ("sessions_over_time", VIEW, {"grain": "@grain", "patients": False}),
+            ("sessions_by_dimension", VIEW, {"dimension": "treatment", "patients": False}),
+            ("sessions_by_dimension", VIEW, {"dimension": "location", "patients": False}),
+        ),
     ],
     "body_areas": [
         ("sessions_by_body_area", VIEW, {"previous_start": "@previous_start", "previous_end": "@previous_end"}),

@@ -109,11 +109,17 @@ def _values(rows: dict[str, dict]) -> dict:
     return {k: _value(v) for k, v in values.items()} | details
 
 
-def _kpis_by_period(run: Runner, filters: Filters, as_of: date, previous: tuple[date, date] | None) -> dict:
-    """{"current": values, "previous": values or None}: each query run once for both periods."""
+def kpi_calls(previous: tuple[date, date] | None) -> list[tuple[str, dict]]:
+    """The KPI queries as the owner's cards run them, (name, parameters): each once for both periods. A page
+    fetches them together (dashboard.source.prefetch) before owner_kpis reads them."""
     both = {} if previous is None else {"previous_start": previous[0], "previous_end": previous[1]}
     # No patient counts: no card shows one (marketing's Overview counts them: queries/overview.py).
-    frames = {name: run(name, filters, as_of, patients=False, **both).set_index("period") for name in KPI_QUERIES}
+    return [(name, {"patients": False, **both}) for name in KPI_QUERIES]
+
+
+def _kpis_by_period(run: Runner, filters: Filters, as_of: date, previous: tuple[date, date] | None) -> dict:
+    """{"current": values, "previous": values or None}: each query run once for both periods."""
+    frames = {name: run(name, filters, as_of, **extra).set_index("period") for name, extra in kpi_calls(previous)}
     by_period = {period: _values({name: frame.loc[period].to_dict() for name, frame in frames.items()})
                  for period in ("current", "previous") if period in frames["session_kpis"].index}
     return {"current": by_period["current"], "previous": by_period.get("previous")}

@@ -32,20 +32,31 @@ DIMENSIONS = privacy.RULES[RULE]["dimensions"]
 TOP = ("treatment", "location")  # the tables of the top 5, by sessions_by_dimension's $dimension
 
 
+def calls(grain: str | None) -> list[tuple[str, dict]]:
+    """The queries figures() runs, (name, parameters), in its order: a page fetches them together
+    (dashboard.source.prefetch) first."""
+    kpis = [(name, {}) for name in KPI_QUERIES]
+    if grain is None:
+        return kpis
+    return [*kpis, ("sessions_over_time", {"grain": grain}),
+            *[("sessions_by_dimension", {"dimension": dimension}) for dimension in TOP]]
+
+
 def figures(run: Runner, filters: Filters, as_of: date, grain: str | None = None) -> pd.DataFrame:
     """The cards' row (every dimension null) and, with a `grain`, one row per trend bucket, treatment and
     location; only the columns privacy.RULES["overview"] names. Without a grain: the cards' row alone (a
     comparison period, whose trend and tables the page does not show)."""
+    frames = [run(name, filters, as_of, **extra) for name, extra in calls(grain)]
     total: dict = {}
-    for name in KPI_QUERIES:
-        for column, value in run(name, filters, as_of).iloc[0].items():
+    for kpi in frames[:len(KPI_QUERIES)]:
+        for column, value in kpi.iloc[0].items():
             total.setdefault(column, value)  # count_sessions, count_patients: the same sessions in each
     parts = [pd.DataFrame([total])]
     if grain is not None:
-        parts.append(run("sessions_over_time", filters, as_of, grain=grain))
-        for dimension in TOP:
-            frame = run("sessions_by_dimension", filters, as_of, dimension=dimension)
-            parts.append(frame.rename(columns={"dimension_value": dimension}))
+        trend, *tops = frames[len(KPI_QUERIES):]
+        parts.append(trend)
+        for dimension, top_frame in zip(TOP, tops, strict=True):
+            parts.append(top_frame.rename(columns={"dimension_value": dimension}))
     frame = pd.concat([p for p in parts if not p.empty], ignore_index=True)
     wanted = privacy.columns(RULE)
     return frame.reindex(columns=list(wanted)).astype({d: object for d in DIMENSIONS})

@@ -175,3 +175,39 @@ def test_k_comes_from_the_practice_settings(tmp_path, downloads, k, sessions):
     assert set(locations["Sessions"]) == {f"<{k}"}
     workbook = next(frames for name, frames in files(downloads).items() if name.endswith(".xlsx"))
     assert workbook[0].loc[0, "Sessions"] == (36 if k == 5 else f"<{k}")
+
+
+# --- how the page fetches ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ["marketing", "owner"])
+def test_each_role_fetches_its_overview_queries_together_once(monkeypatch, role):
+    """Every query the Overview shows (the period's and the comparison period's) runs on run_queries' threads
+    before the page draws, none twice, and a rerun finds them all cached."""
+    import threading
+
+    import dashboard.source as source
+    from queries.api import run_query
+
+    ran = []
+
+    def recorded(con, name, filters=None, *, as_of=None, **extra):
+        ran.append((name, filters, tuple(sorted(extra.items())), threading.current_thread().name))
+        return run_query(con, name, filters, as_of=as_of, **extra)
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    monkeypatch.setattr(source, "run_query", recorded)
+    name = BY_ROLE[role]
+    at.text_input(key="auth_username").input(name)
+    at.text_input(key="auth_password").input(PEOPLE[name][1])
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert not at.exception and at.title[0].value == "Overview"
+    overview_queries = [r for r in ran if r[0] not in ("load_summary", "load_meta", "filter_options")]
+    periods = {r[1] for r in overview_queries}
+    assert len(periods) == (2 if role == "marketing" else 1)  # marketing's comparison period is a query of its own
+    assert len(overview_queries) == (13 if role == "marketing" else 8)
+    assert len({r[:3] for r in overview_queries}) == len(overview_queries), "a query ran twice"
+    assert {r[3].split("_")[0] for r in overview_queries} == {"queries"}, "ran on the page's thread"
+    ran.clear()
+    at.run()
+    assert not at.exception and ran == []
