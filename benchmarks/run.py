@@ -122,13 +122,13 @@ PAGE_QUERIES: dict[str, list[tuple[str, str, dict] | Together]] = {
     ],
     "consumables": [
         together(
+            ("lot_trace", VIEW, {}),
             ("consumable_cost_by_dimension", VIEW, {"dimension": "treatment"}),
             ("consumables_by_item", VIEW, {}),
             ("consumables_by_item_month", VIEW, {"grain": "@grain"}),
             ("numbing_by_area", VIEW, {}),
             ("tip_compliance_by_dimension", VIEW, {"dimension": "month"}),
             ("sessions_missing_tip", VIEW, {"max_rows": 1000}),  # the rows its table shows
-            ("lot_trace", VIEW, {}),
         ),
         together(
             ("lot_sessions", VIEW, {"lot": "@first_lot", "max_rows": 1000}),
@@ -136,11 +136,13 @@ PAGE_QUERIES: dict[str, list[tuple[str, str, dict] | Together]] = {
         ),
     ],
     "demand": [
-        ("demand_by_concern_month_channel", VIEW, {}),
-        ("new_patients_by_concern_channel", VIEW, {}),
-        ("consultation_conversion", VIEW, {}),
-        ("sessions_by_concern_and_body_area", VIEW, {}),
-        ("demand_seasonality", VIEW, {}),
+        together(
+            ("demand_by_concern_month_channel", VIEW, {}),
+            ("new_patients_by_concern_channel", VIEW, {}),
+            ("consultation_conversion", VIEW, {}),
+            ("sessions_by_concern_and_body_area", VIEW, {}),
+            ("demand_seasonality", VIEW, {}),
+        ),
     ],
     "explore": [
         ("explore.count_rows", VIEW, {"entity": "sessions"}),
