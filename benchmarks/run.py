@@ -113,12 +113,14 @@ PAGE_QUERIES: dict[str, list[tuple[str, str, dict] | Together]] = {
         ("recall_list", VIEW, {"min_days": 42, "max_days": 180, "max_rows": 1000}),  # default bounds; the rows shown
     ],
     "aftercare": [
-        ("complaints_control", VIEW, {}),
-        ("complaint_rate_by_dimension", VIEW, {"dimension": "depth_band"}),
-        ("complaints_by_severity", VIEW, {}),
-        ("complaint_resolution", VIEW, {}),
-        ("complaint_timing", VIEW, {}),
-        ("complaints_by_reported_month", VIEW, {}),
+        together(
+            ("complaints_control", VIEW, {}),
+            ("complaint_rate_by_dimension", VIEW, {"dimension": "depth_band"}),
+            ("complaints_by_severity", VIEW, {}),
+            ("complaint_resolution", VIEW, {}),
+            ("complaint_timing", VIEW, {}),
+            ("complaints_by_reported_month", VIEW, {}),
+        ),
     ],
     "consumables": [
         together(

@@ -164,19 +164,24 @@ def test_page_queries_are_what_each_page_runs_on_its_defaults(monkeypatch, sampl
         assert not at.exception and calls == [], page
 
 
-def test_the_tip_grouping_fetched_ahead_is_the_one_its_control_then_shows(monkeypatch, sample):
-    # Consumables fetches tip compliance with its first queries, grouped as its control will read: with
-    # Location picked and nothing cached, that grouping runs once, with the others on run_queries' threads.
+@pytest.mark.parametrize("page, control, query, picked", [
+    ("consumables", "tip_group", "tip_compliance_by_dimension", "location"),
+    ("aftercare", "complaint_split", "complaint_rate_by_dimension", "practitioner"),
+])
+def test_the_grouping_fetched_ahead_is_the_one_its_control_then_shows(monkeypatch, sample, page, control, query,
+                                                                      picked):
+    # A page fetches its grouped query with its first queries, grouped as its control will read: with a
+    # grouping picked and nothing cached, that grouping runs once, with the others on run_queries' threads.
     calls = _recorded(monkeypatch)
     at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("views/consumables.py").run()
-    segmented(at, "tip_group", "location")
+    at.switch_page(f"views/{page}.py").run()
+    segmented(at, control, picked)
     st.cache_data.clear()
     calls.clear()
     at.run()
     assert not at.exception
-    tips = [(call[3], call[4].startswith("queries")) for call in calls if call[0] == "tip_compliance_by_dimension"]
-    assert tips == [({"dimension": "location"}, True)]
+    grouped = [(call[3], call[4].startswith("queries")) for call in calls if call[0] == query]
+    assert grouped == [({"dimension": picked}, True)]
 
 
 def test_compare_runs_each_tree_in_turn_and_gives_every_page(tmp_path, capsys):

@@ -15,6 +15,12 @@ as_of = f"{view.as_of:%d %b %Y}"
 st.caption(f"**{view.period_label}** · complaints reported on or before {as_of}. A complaint counts against the "
            "session it follows; rates are per 100 sessions performed, and one session is one body area treated.")
 
+# Every query the page shows, fetched together before it draws, the grouping as its control (below) will read
+# it: 20 -> 16 ms at 100k sessions, 44 -> 35 ms at 1M, 246 -> 218 ms at 10M (2026-11-30).
+source.prefetch(view.filters, view.as_of, ("complaints_control", {}),
+                ("complaint_rate_by_dimension", {"dimension": st.session_state.get("complaint_split") or "depth_band"}),
+                ("complaints_by_severity", {}), ("complaint_resolution", {}), ("complaint_timing", {}),
+                ("complaints_by_reported_month", {}))
 control = source.query("complaints_control", view.filters, view.as_of)
 if not control["count_sessions"].sum():
     ui.empty_state("No sessions match these filters.")
