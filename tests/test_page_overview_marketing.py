@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import threading
 
 import numpy as np
 import openpyxl
@@ -20,8 +21,9 @@ from pages import APP, fresh_caches, metrics  # noqa: F401
 from streamlit.testing.v1 import AppTest
 from test_privacy import OVERVIEW_BOOKINGS, OVERVIEW_SESSIONS
 
-from dashboard import auth, users
+from dashboard import auth, source, users
 from queries import export, privacy
+from queries.api import run_query
 
 PEOPLE = {"olive": ("owner", "olive's passphrase"), "mia": ("marketing", "mia's passphrase")}
 BY_ROLE = {role: name for name, (role, _) in PEOPLE.items()}
@@ -183,11 +185,6 @@ def test_k_comes_from_the_practice_settings(tmp_path, downloads, k, sessions):
 def test_each_role_fetches_its_overview_queries_together_once(monkeypatch, role):
     """Every query the Overview shows (the period's and the comparison period's) runs on run_queries' threads
     before the page draws, none twice, and a rerun finds them all cached."""
-    import threading
-
-    import dashboard.source as source
-    from queries.api import run_query
-
     ran = []
 
     def recorded(con, name, filters=None, *, as_of=None, **extra):
